@@ -1,0 +1,72 @@
+"""The `edgemef` command: one click group whose subcommands load lazily.
+
+Lazy loading keeps `edgemef --help` and `edgemef fuse` fast and torch-free: a training or
+export command imports torch only when it runs.
+"""
+from __future__ import annotations
+
+import importlib
+import click
+
+from edgemef.errors import EdgemefError
+
+# name -> (module, attribute, one-line help). Explicit: no discovery by file name.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "fuse": ("edgemef.cli.fuse", "fuse_cmd", "Fuse 2-3 exposure brackets into one image."),
+    "demo": ("edgemef.cli.demo", "demo_cmd", "Fuse the bundled sample brackets with every method."),
+}
+
+
+class UserError(click.ClickException):
+    """An :class:`EdgemefError` as click shows it: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"edgemef: error: {self.format_message()}", err=True, file=file)
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand is used, and turns
+    :class:`EdgemefError` (and a missing optional dependency) into a one-line error."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EdgemefError as e:
+            raise UserError(str(e)) from None
+        except ModuleNotFoundError as e:
+            hint = {"torch": "train", "onnx": "train", "openvino": "openvino", "tensorrt": "tensorrt"}
+            extra = hint.get((e.name or "").split(".")[0])
+            if extra is None:
+                raise
+            raise UserError(f"this command needs '{e.name}': pip install 'edgemef[{extra}]'") from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="edgemef")
+def cli():
+    """edgemef: multi-exposure image fusion on edge hardware.
+
+    Fuse under- and over-exposed photos into one well-exposed image with classical fusion or
+    trained networks, export the networks for edge runtimes, and benchmark them.
+    """
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="edgemef")

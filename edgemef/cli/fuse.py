@@ -1,0 +1,58 @@
+"""`edgemef fuse`: fuse 2-3 bracket files into one image."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from edgemef.fusion import METHODS
+
+
+def _method_help() -> str:
+    return "Fusion method. " + "; ".join(f"'{m.name}': {m.summary}" for m in METHODS.values())
+
+
+def print_timings(timings: dict[str, float]) -> None:
+    """One line: each stage's time in ms and the total."""
+    parts = [f"{k} {v * 1e3:.1f} ms" for k, v in timings.items()]
+    click.echo("timings: " + ", ".join(parts) + f" | total {sum(timings.values()) * 1e3:.1f} ms")
+
+
+@click.command("fuse")
+@click.argument("images", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the fused image (.png, .jpg, .tif, .bmp). Written atomically.")
+@click.option("--method", "-m", default="mertens", show_default=True, help=_method_help())
+@click.option("--align/--no-align", default=True, show_default=True,
+              help="Register the brackets to the reference frame (AGC + SIFT + RANSAC homography) "
+                   "before fusing. Turn off for tripod shots to save time.")
+@click.option("--reference", type=click.Choice(["under", "over", "auto"]), default="auto", show_default=True,
+              help="Frame the others are warped onto: the darkest, the brightest, or the one with "
+                   "the most well-exposed pixels.")
+@click.option("--bit-depth", type=click.Choice(["8", "16"]), default=None,
+              help="Output bit depth (png/tif). Default: 16 when any input is 16-bit, else 8.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def fuse_cmd(images, output, method, align, reference, bit_depth, quiet):
+    """Fuse IMAGES (2 or 3 exposures of one scene, any order) into OUTPUT.
+
+    Brackets are ordered by EXIF exposure time when present, else by brightness. Example:
+
+        edgemef fuse under.jpg over.jpg -o fused.png
+    """
+    from edgemef.errors import EdgemefError
+    from edgemef.fusion import fuse
+    from edgemef.io import load_brackets, save_image
+
+    if len(images) < 2 or len(images) > 3:
+        raise EdgemefError(f"need 2 or 3 images, got {len(images)}")
+    brackets = load_brackets(list(images))
+    result = fuse(brackets, method=method, align=align, reference=reference)
+    depth = int(bit_depth) if bit_depth else max(16 if b.bit_depth == 16 else 8 for b in brackets)
+    gray = all(b.gray for b in brackets)
+    save_image(output, result.image, bit_depth=depth, gray=gray)
+    if not quiet:
+        h, w = result.image.shape[:2]
+        click.echo(f"fused {len(brackets)} brackets ({w}x{h}) with {method} -> {output}")
+        for note in result.notes:
+            click.echo(f"note: {note}")
+        print_timings(result.timings)

@@ -1,0 +1,130 @@
+"""The fusion API: order -> align -> fuse with a registered method, timing every stage.
+
+Methods are registered by name; each is a callable ``fn(images) -> image`` taking float32
+(H, W, 3) RGB frames in [0, 1] ordered darkest first and returning one fused frame.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from edgemef.errors import EdgemefError
+from edgemef.io import Bracket, order_brackets
+
+FuseFn = Callable[[list[np.ndarray]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A fusion method: ``factory()`` builds the callable (loading weights, sessions...)."""
+
+    name: str
+    summary: str
+    factory: Callable[[], FuseFn]
+
+
+METHODS: dict[str, MethodSpec] = {}
+_BUILT: dict[str, FuseFn] = {}
+
+
+def register_method(name: str, summary: str, factory: Callable[[], FuseFn]) -> None:
+    """Add a fusion method to the registry (explicit registration, no discovery)."""
+    METHODS[name] = MethodSpec(name, summary, factory)
+    _BUILT.pop(name, None)
+
+
+def get_method(name: str) -> FuseFn:
+    """The callable for a registered method, built once per process."""
+    if name not in METHODS:
+        raise EdgemefError(f"unknown method '{name}' (choose from: {', '.join(METHODS)})")
+    if name not in _BUILT:
+        _BUILT[name] = METHODS[name].factory()
+    return _BUILT[name]
+
+
+def fuse_mertens(images: list[np.ndarray]) -> np.ndarray:
+    """OpenCV's exposure fusion (Mertens, Kautz and Van Reeth 2007) with default weights."""
+    merge = cv2.createMergeMertens()
+    u8 = [np.clip(im * 255.0 + 0.5, 0, 255).astype(np.uint8) for im in images]
+    return np.clip(merge.process(u8), 0.0, 1.0).astype(np.float32)
+
+
+register_method("mertens", "OpenCV exposure fusion (Mertens 2007): classical, no model", lambda: fuse_mertens)
+
+
+@dataclass
+class FusionResult:
+    """What :func:`fuse` returns.
+
+    Attributes:
+        image: fused float32 (H, W, 3) RGB in [0, 1].
+        method: the method's name.
+        timings: seconds per stage ('align', 'fuse', ...), in order.
+        notes: human-readable remarks (alignment fallbacks, ...).
+        reference: index of the reference frame in the ordered brackets.
+        homographies: one 3x3 per frame (identity where not warped), or None without alignment.
+    """
+
+    image: np.ndarray
+    method: str
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    reference: int = 0
+    homographies: list[np.ndarray] | None = None
+
+
+def pick_reference(images: list[np.ndarray], mode: str = "auto") -> int:
+    """Index of the reference frame: 'under' (darkest), 'over' (brightest) or 'auto'.
+
+    'auto' takes the frame with the most well-exposed pixels (luma in [0.05, 0.95]).
+    """
+    if mode == "under":
+        return 0
+    if mode == "over":
+        return len(images) - 1
+    if mode != "auto":
+        raise EdgemefError(f"unknown reference '{mode}' (use under, over or auto)")
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    scores = [np.mean(((im @ weights) > 0.05) & ((im @ weights) < 0.95)) for im in images]
+    return int(np.argmax(scores))
+
+
+def fuse(
+    brackets: list[Bracket] | list[np.ndarray],
+    method: str = "mertens",
+    align: bool = True,
+    reference: str = "auto",
+) -> FusionResult:
+    """Fuse 2-3 exposures of one scene.
+
+    Args:
+        brackets: :class:`Bracket` objects or float32 (H, W, 3) RGB arrays, in any order.
+        method: a name from :data:`METHODS`.
+        align: register the frames to the reference (AGC + SIFT + homography) first.
+        reference: 'under', 'over' or 'auto'.
+    """
+    items = [b if isinstance(b, Bracket) else Bracket(np.asarray(b, np.float32)) for b in brackets]
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    images = [b.image for b in order_brackets(items)]
+    fn = get_method(method)
+    timings["prepare"] = time.perf_counter() - t
+    ref = pick_reference(images, reference)
+    notes: list[str] = []
+    homographies = None
+    if align:
+        from edgemef.align import align_brackets
+
+        t = time.perf_counter()
+        res = align_brackets(images, ref)
+        timings["align"] = time.perf_counter() - t
+        images, homographies = res.images, res.homographies
+        notes.extend(res.messages)
+    t = time.perf_counter()
+    out = fn(images)
+    timings["fuse"] = time.perf_counter() - t
+    return FusionResult(out, method, timings, notes, ref, homographies)

@@ -1,0 +1,218 @@
+"""Loading, validating and ordering exposure brackets; atomic image writes.
+
+Convention everywhere in edgemef: an image is a float32 ``(H, W, 3)`` RGB array in [0, 1].
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edgemef.errors import EdgemefError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
+_EXIF_EXPOSURE_TIME = 33434  # EXIF tag ExposureTime
+_EXIF_IFD = 0x8769
+
+
+@dataclass
+class Bracket:
+    """One exposure of a scene.
+
+    Attributes:
+        image: float32 (H, W, 3) RGB in [0, 1].
+        path: where it came from ('' for in-memory frames).
+        exposure_time: seconds from EXIF, or None when unknown.
+        gray: True when the source file had one channel.
+        bit_depth: 8 or 16.
+    """
+
+    image: np.ndarray
+    path: str = ""
+    exposure_time: float | None = None
+    gray: bool = False
+    bit_depth: int = 8
+
+    @property
+    def luminance(self) -> float:
+        """Mean Rec. 601 luminance in [0, 1]."""
+        return float(np.mean(self.image @ np.array([0.299, 0.587, 0.114], np.float32)))
+
+
+def read_exposure_time(path: str | os.PathLike) -> float | None:
+    """EXIF ExposureTime in seconds, or None when the file has none."""
+    try:
+        from PIL import Image
+    except ImportError:  # Pillow is a base dependency; stay usable without it
+        return None
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+            value = exif.get(_EXIF_EXPOSURE_TIME)
+            if value is None:
+                value = exif.get_ifd(_EXIF_IFD).get(_EXIF_EXPOSURE_TIME)
+    except Exception:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return value if value > 0 else None
+
+
+def to_float_rgb(raw: np.ndarray, name: str = "image") -> tuple[np.ndarray, bool, int]:
+    """Convert an OpenCV-decoded array (BGR/BGRA/gray, 8 or 16 bit) to float RGB in [0, 1].
+
+    Returns:
+        (image, was_gray, bit_depth)
+    """
+    if raw.dtype == np.uint8:
+        scale, depth = 255.0, 8
+    elif raw.dtype == np.uint16:
+        scale, depth = 65535.0, 16
+    elif raw.dtype in (np.float32, np.float64):
+        scale, depth = 1.0, 32
+    else:
+        raise EdgemefError(f"{name}: unsupported pixel type {raw.dtype}")
+    gray = raw.ndim == 2 or raw.shape[2] == 1
+    if gray:
+        rgb = cv2.cvtColor(raw.reshape(raw.shape[:2]), cv2.COLOR_GRAY2RGB)
+    elif raw.shape[2] == 4:
+        rgb = cv2.cvtColor(raw, cv2.COLOR_BGRA2RGB)
+    elif raw.shape[2] == 3:
+        rgb = cv2.cvtColor(raw, cv2.COLOR_BGR2RGB)
+    else:
+        raise EdgemefError(f"{name}: unsupported channel count {raw.shape[2]}")
+    img = rgb.astype(np.float32) / np.float32(scale)
+    return np.clip(img, 0.0, 1.0), gray, depth
+
+
+def load_image(path: str | os.PathLike) -> Bracket:
+    """Read one image file (jpg/png/tif/bmp; 8/16-bit; gray/RGB/RGBA) as a :class:`Bracket`."""
+    p = Path(path)
+    if not p.is_file():
+        raise EdgemefError(f"{p}: no such file")
+    if p.suffix.lower() not in IMAGE_SUFFIXES:
+        raise EdgemefError(f"{p}: unsupported file type '{p.suffix}' (use {', '.join(IMAGE_SUFFIXES)})")
+    data = np.fromfile(str(p), dtype=np.uint8)
+    raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if raw is None:
+        raise EdgemefError(f"{p}: cannot decode image (corrupt or truncated file)")
+    img, gray, depth = to_float_rgb(raw, str(p))
+    return Bracket(img, str(p), read_exposure_time(p), gray, depth)
+
+
+def order_brackets(brackets: list[Bracket]) -> list[Bracket]:
+    """Validate a bracket set and sort it from the darkest exposure to the brightest.
+
+    Sorting uses EXIF exposure times when every frame has one, else mean luminance.
+
+    Raises:
+        EdgemefError: fewer than two or more than three frames, mismatched sizes, or frames whose
+            exposures are indistinguishable.
+    """
+    if len(brackets) < 2:
+        raise EdgemefError(f"need 2 or 3 differently exposed images, got {len(brackets)}")
+    if len(brackets) > 3:
+        raise EdgemefError(f"at most 3 brackets are supported, got {len(brackets)}")
+    shapes = {b.image.shape[:2] for b in brackets}
+    if len(shapes) != 1:
+        sizes = ", ".join(f"{Path(b.path).name or '?'} {b.image.shape[1]}x{b.image.shape[0]}" for b in brackets)
+        raise EdgemefError(f"image sizes differ: {sizes}")
+    if all(b.exposure_time for b in brackets) and len({b.exposure_time for b in brackets}) == len(brackets):
+        ordered = sorted(brackets, key=lambda b: b.exposure_time)
+    else:
+        ordered = sorted(brackets, key=lambda b: b.luminance)
+    lum = [b.luminance for b in ordered]
+    for a, b, ba, bb in zip(lum, lum[1:], ordered, ordered[1:]):
+        same_pixels = np.array_equal(ba.image, bb.image)
+        if same_pixels or (abs(b - a) < 0.02 and ba.exposure_time == bb.exposure_time):
+            raise EdgemefError(
+                f"{Path(ba.path).name or 'frame'} and {Path(bb.path).name or 'frame'} have the same exposure "
+                f"(mean luminance {a:.3f} vs {b:.3f}); give differently exposed brackets"
+            )
+    return ordered
+
+
+def load_brackets(paths: list[str | os.PathLike]) -> list[Bracket]:
+    """Load, validate and order 2-3 bracket files (darkest first)."""
+    return order_brackets([load_image(p) for p in paths])
+
+
+def find_bracket_sets(root: str | os.PathLike) -> list[tuple[str, list[Path]]]:
+    """Bracket sets under ``root``: one per sub-folder holding 2-3 images (mefb-dev layout).
+
+    A folder whose images sit directly under ``root`` counts as one set named after ``root``.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise EdgemefError(f"{root}: not a directory")
+
+    def images(d: Path) -> list[Path]:
+        return sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+    sets = [(d.name, images(d)) for d in sorted(root.iterdir()) if d.is_dir()]
+    sets = [(n, f) for n, f in sets if 2 <= len(f) <= 3]
+    if not sets and 2 <= len(images(root)) <= 3:
+        sets = [(root.name, images(root))]
+    if not sets:
+        raise EdgemefError(f"{root}: no bracket sets (sub-folders holding 2 or 3 images) found")
+    return sets
+
+
+def to_uint(image: np.ndarray, bit_depth: int = 8) -> np.ndarray:
+    """float RGB [0, 1] -> uint8/uint16 RGB with rounding."""
+    if bit_depth == 16:
+        return np.clip(image * 65535.0 + 0.5, 0, 65535).astype(np.uint16)
+    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def save_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8, gray: bool = False) -> Path:
+    """Write a float RGB image atomically: encode in memory, write a temp file, rename.
+
+    An existing file at ``path`` is only replaced once the new one is complete.
+
+    Raises:
+        EdgemefError: unknown suffix, missing directory or unwritable location.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise EdgemefError(f"{p}: output must end in one of {', '.join(IMAGE_SUFFIXES)}")
+    if bit_depth == 16 and suffix in (".jpg", ".jpeg", ".bmp"):
+        bit_depth = 8
+    out = to_uint(image, bit_depth)
+    out = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY) if gray else cv2.cvtColor(out, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(suffix, out)
+    if not ok:
+        raise EdgemefError(f"{p}: OpenCV could not encode a '{suffix}' image")
+    atomic_write_bytes(p, buf.tobytes())
+    return p
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise EdgemefError(f"{p}: directory {parent} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=parent)
+    except OSError as e:
+        raise EdgemefError(f"{p}: cannot write here ({e.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise EdgemefError(f"{p}: cannot write ({e.strerror})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,45 @@
+"""Fusion networks (PyTorch). One file per architecture, registered explicitly here.
+
+The registry feeds training, export and the test matrix: name -> (model class, config class,
+input kind). Importing this package imports torch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from torch import nn
+
+from edgemef.models.densefuse import DenseFuse, DenseFuseConfig
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build a network and what it eats.
+
+    Attributes:
+        name: registry key ('densefuse', ...).
+        build: config -> nn.Module.
+        config_cls: the dataclass holding its hyper-parameters.
+        colour_space: 'lab-l' (luminance in, luminance out) or 'rgb'.
+        output: 'ldr' (display-ready) or 'hdr' (radiance, tone-mapped for display).
+    """
+
+    name: str
+    build: Callable[[Any], nn.Module]
+    config_cls: type
+    colour_space: str
+    output: str = "ldr"
+
+
+MODELS: dict[str, ModelSpec] = {
+    "densefuse": ModelSpec("densefuse", DenseFuse, DenseFuseConfig, "lab-l"),
+}
+
+
+def create_model(name: str, **overrides: Any) -> nn.Module:
+    """Build a registered network; keyword arguments override config fields."""
+    if name not in MODELS:
+        raise KeyError(f"unknown model '{name}' (choose from: {', '.join(MODELS)})")
+    spec = MODELS[name]
+    return spec.build(spec.config_cls(**overrides))
