@@ -53,7 +53,13 @@ def fuse_mertens(images: list[np.ndarray]) -> np.ndarray:
     return np.clip(merge.process(u8), 0.0, 1.0).astype(np.float32)
 
 
+def fuse_average(images: list[np.ndarray]) -> np.ndarray:
+    """The plain mean of the inputs: the weakest sensible baseline."""
+    return np.mean(np.stack(images), axis=0).astype(np.float32)
+
+
 register_method("mertens", "OpenCV exposure fusion (Mertens 2007): classical, no model", lambda: fuse_mertens)
+register_method("average", "plain mean of the inputs: a baseline", lambda: fuse_average)
 
 
 @dataclass
