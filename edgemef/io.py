@@ -171,6 +171,21 @@ def to_uint(image: np.ndarray, bit_depth: int = 8) -> np.ndarray:
     return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Fail early (before any work) when an image cannot be written to ``path``."""
+    p = Path(path)
+    if p.suffix.lower() not in IMAGE_SUFFIXES:
+        raise EdgemefError(f"{p}: output must end in one of {', '.join(IMAGE_SUFFIXES)}")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise EdgemefError(f"{p}: directory {parent} does not exist")
+    if p.is_dir():
+        raise EdgemefError(f"{p}: is a directory")
+    if not os.access(parent, os.W_OK):
+        raise EdgemefError(f"{p}: directory {parent} is not writable")
+    return p
+
+
 def save_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8, gray: bool = False) -> Path:
     """Write a float RGB image atomically: encode in memory, write a temp file, rename.
 
@@ -179,10 +194,8 @@ def save_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8, g
     Raises:
         EdgemefError: unknown suffix, missing directory or unwritable location.
     """
-    p = Path(path)
+    p = check_output_path(path)
     suffix = p.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES:
-        raise EdgemefError(f"{p}: output must end in one of {', '.join(IMAGE_SUFFIXES)}")
     if bit_depth == 16 and suffix in (".jpg", ".jpeg", ".bmp"):
         bit_depth = 8
     out = to_uint(image, bit_depth)

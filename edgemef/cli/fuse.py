@@ -12,10 +12,10 @@ def _method_help() -> str:
     return "Fusion method. " + "; ".join(f"'{m.name}': {m.summary}" for m in METHODS.values())
 
 
-def print_timings(timings: dict[str, float]) -> None:
+def format_timings(timings: dict[str, float]) -> str:
     """One line: each stage's time in ms and the total."""
     parts = [f"{k} {v * 1e3:.1f} ms" for k, v in timings.items()]
-    click.echo("timings: " + ", ".join(parts) + f" | total {sum(timings.values()) * 1e3:.1f} ms")
+    return "timings: " + ", ".join(parts) + f" | total {sum(timings.values()) * 1e3:.1f} ms"
 
 
 @click.command("fuse")
@@ -41,10 +41,11 @@ def fuse_cmd(images, output, method, align, reference, bit_depth, quiet):
     """
     from edgemef.errors import EdgemefError
     from edgemef.fusion import fuse
-    from edgemef.io import load_brackets, save_image
+    from edgemef.io import check_output_path, load_brackets, save_image
 
     if len(images) < 2 or len(images) > 3:
         raise EdgemefError(f"need 2 or 3 images, got {len(images)}")
+    check_output_path(output)
     brackets = load_brackets(list(images))
     result = fuse(brackets, method=method, align=align, reference=reference)
     depth = int(bit_depth) if bit_depth else max(16 if b.bit_depth == 16 else 8 for b in brackets)
@@ -55,4 +56,4 @@ def fuse_cmd(images, output, method, align, reference, bit_depth, quiet):
         click.echo(f"fused {len(brackets)} brackets ({w}x{h}) with {method} -> {output}")
         for note in result.notes:
             click.echo(f"note: {note}")
-        print_timings(result.timings)
+        click.echo(format_timings(result.timings))

@@ -1,0 +1,81 @@
+"""`edgemef fuse` and `edgemef demo` through click's CliRunner: exit codes, stdout, stderr."""
+import subprocess
+import sys
+
+import numpy as np
+from click.testing import CliRunner
+
+from edgemef.cli import COMMANDS, cli
+from edgemef.io import load_image
+from tests.conftest import mefb_pairs
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(map(str, args)))
+
+
+def test_every_command_has_help():
+    for name in COMMANDS:
+        res = run(name, "--help")
+        assert res.exit_code == 0, (name, res.output)
+        assert "Usage:" in res.output and "--help" in res.output
+
+
+def test_fuse_real_pair(mefb_dir, tmp_path):
+    _, (a, b) = mefb_pairs()[3]
+    out = tmp_path / "fused.png"
+    res = run("fuse", b, a, "-o", out)
+    assert res.exit_code == 0, res.output
+    assert "with mertens" in res.stdout and "timings:" in res.stdout and "align" in res.stdout
+    fused = load_image(out).image
+    assert fused.shape == load_image(a).image.shape
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path, mefb_dir):
+    _, (a, b) = mefb_pairs()[0]
+    (tmp_path / "corrupt.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    cases = [
+        ((a, "-o", tmp_path / "o.png"), "need 2 or 3"),
+        ((a, tmp_path / "missing.png", "-o", tmp_path / "o.png"), "no such file"),
+        ((a, tmp_path / "corrupt.jpg", "-o", tmp_path / "o.png"), "cannot decode"),
+        ((a, a, "-o", tmp_path / "o.png"), "same exposure"),
+        ((a, b, "-o", tmp_path / "nodir" / "o.png"), "does not exist"),
+        ((a, b, "-o", tmp_path / "o.png", "--method", "nope"), "unknown method"),
+    ]
+    for args, message in cases:
+        res = run("fuse", *args)
+        assert res.exit_code == 2, (args, res.output)
+        assert res.stderr.startswith("edgemef: error:") and message in res.stderr
+        assert res.stderr.count("\n") == 1 and "Traceback" not in res.output
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_failed_run_keeps_existing_output(tmp_path, mefb_dir):
+    _, (a, b) = mefb_pairs()[0]
+    out = tmp_path / "o.png"
+    out.write_bytes(b"previous result")
+    res = run("fuse", a, tmp_path / "missing.png", "-o", out)
+    assert res.exit_code == 2 and out.read_bytes() == b"previous result"
+
+
+def test_mismatched_sizes(tmp_path, mefb_dir):
+    (_, (a, _)), (_, (_, d)) = mefb_pairs()[0], mefb_pairs()[5]
+    res = run("fuse", a, d, "-o", tmp_path / "o.png")
+    assert res.exit_code == 2 and "sizes differ" in res.stderr
+
+
+def test_demo_writes_fused_and_side_by_side(tmp_path):
+    res = run("demo", "-o", tmp_path, "--method", "mertens")
+    assert res.exit_code == 0, res.output
+    sheets = sorted(tmp_path.glob("*_side_by_side.png"))
+    fused = sorted(tmp_path.glob("*_mertens.png"))
+    assert len(sheets) >= 3 and len(fused) == len(sheets)
+    img = load_image(fused[0]).image
+    assert 0.15 < float(np.mean(img)) < 0.85
+    assert "timings:" in res.stdout
+
+
+def test_console_script_exit_code(tmp_path):
+    exe = [sys.executable, "-c", "from edgemef.cli import main; main()"]
+    p = subprocess.run(exe + ["fuse", "x.png", "y.png", "-o", str(tmp_path / "o.png")], capture_output=True, text=True)
+    assert p.returncode == 2 and p.stderr.strip() == "edgemef: error: x.png: no such file"
