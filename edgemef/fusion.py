@@ -134,3 +134,13 @@ def fuse(
     out = fn(images)
     timings["fuse"] = time.perf_counter() - t
     return FusionResult(out, method, timings, notes, ref, homographies)
+
+
+def _register_networks() -> None:
+    """Register the bundled network methods whose artifacts exist (cheap: no session is created)."""
+    from edgemef.runtimes.methods import register_default_networks
+
+    register_default_networks()
+
+
+_register_networks()

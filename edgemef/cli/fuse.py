@@ -31,8 +31,16 @@ def format_timings(timings: dict[str, float]) -> str:
                    "the most well-exposed pixels.")
 @click.option("--bit-depth", type=click.Choice(["8", "16"]), default=None,
               help="Output bit depth (png/tif). Default: 16 when any input is 16-bit, else 8.")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Fuse with this exported network artifact (.onnx, .ort, .xml, .engine, .safetensors) "
+                   "instead of --method.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for network inference (default: the backend's choice).")
+@click.option("--backend", type=click.Choice(["onnxruntime", "openvino", "tensorrt", "torch"]), default=None,
+              help="Inference engine for network methods (default: from the artifact's suffix; "
+                   "an .onnx file also runs on openvino).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def fuse_cmd(images, output, method, align, reference, bit_depth, quiet):
+def fuse_cmd(images, output, method, align, reference, bit_depth, model, threads, backend, quiet):
     """Fuse IMAGES (2 or 3 exposures of one scene, any order) into OUTPUT.
 
     Brackets are ordered by EXIF exposure time when present, else by brightness. Example:
@@ -40,12 +48,22 @@ def fuse_cmd(images, output, method, align, reference, bit_depth, quiet):
         edgemef fuse under.jpg over.jpg -o fused.png
     """
     from edgemef.errors import EdgemefError
-    from edgemef.fusion import fuse
+    from edgemef.fusion import fuse, get_method
     from edgemef.io import check_output_path, load_brackets, save_image
 
     if len(images) < 2 or len(images) > 3:
         raise EdgemefError(f"need 2 or 3 images, got {len(images)}")
     check_output_path(output)
+    if threads is not None or backend is not None:
+        from edgemef.runtimes.methods import configure_networks
+
+        configure_networks(threads=threads, backend=backend)
+    if model is not None:
+        from edgemef.runtimes import read_manifest
+        from edgemef.runtimes.methods import register_artifact
+
+        read_manifest(model)  # fail fast on a missing or foreign file
+        method = register_artifact(model, threads=threads, backend=backend)
     brackets = load_brackets(list(images))
     result = fuse(brackets, method=method, align=align, reference=reference)
     depth = int(bit_depth) if bit_depth else max(16 if b.bit_depth == 16 else 8 for b in brackets)
@@ -57,3 +75,6 @@ def fuse_cmd(images, output, method, align, reference, bit_depth, quiet):
         for note in result.notes:
             click.echo(f"note: {note}")
         click.echo(format_timings(result.timings))
+        net = get_method(method)
+        if hasattr(net, "last_timings"):  # a network method: say what ran and how long each stage took
+            click.echo(f"network: {net.describe()}; " + format_timings(net.last_timings))

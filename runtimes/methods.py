@@ -1,0 +1,72 @@
+"""Network fusion methods for :mod:`edgemef.fusion`: an exported artifact as a ``FuseFn``.
+
+:func:`register_default_networks` runs when :mod:`edgemef.fusion` is imported. It only checks
+which bundled artifacts exist (no session is created until the method is first used), so
+``edgemef fuse --method densefuse`` works once the export step has written
+``edgemef/assets/weights/densefuse.onnx``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import edgemef
+from edgemef.fusion import FuseFn, register_method
+
+WEIGHTS_DIR = Path(edgemef.__file__).resolve().parent / "assets" / "weights"
+
+# registry name -> (artifact file under assets/weights, summary for --help)
+DEFAULT_NETWORKS: dict[str, tuple[str, str]] = {
+    "densefuse": ("densefuse.onnx", "DenseFuse network (Li and Wu 2019), bundled trained weights, "
+                                    "fused luminance + mean chroma"),
+}
+
+# load() options applied to every network method (set with configure_networks, e.g. --threads)
+NETWORK_OPTIONS: dict[str, Any] = {}
+
+
+def artifact_method(path: str | os.PathLike, **load_options: Any) -> FuseFn:
+    """Load an artifact and return it as a fusion method.
+
+    Args:
+        path: any artifact :func:`edgemef.runtimes.load` accepts.
+        **load_options: passed to :func:`edgemef.runtimes.load` (threads, backend, max_pixels...);
+            defaults come from :data:`NETWORK_OPTIONS`.
+
+    Returns:
+        A :class:`~edgemef.runtimes.Runtime`: callable ``fn(images) -> image`` with
+        ``last_timings`` and ``describe()``.
+    """
+    from edgemef.runtimes import load
+
+    return load(path, **{**NETWORK_OPTIONS, **load_options})
+
+
+def register_artifact(path: str | os.PathLike, name: str | None = None, summary: str | None = None,
+                      **load_options: Any) -> str:
+    """Register an artifact as a fusion method (loaded on first use); returns the method name."""
+    p = Path(path)
+    name = name or f"model:{p.name}"
+    register_method(name, summary or f"network from {p}", lambda: artifact_method(p, **load_options))
+    return name
+
+
+def register_default_networks() -> list[str]:
+    """Register each bundled network whose artifact exists; returns the names registered."""
+    names = []
+    for name, (filename, summary) in DEFAULT_NETWORKS.items():
+        path = WEIGHTS_DIR / filename
+        if path.is_file():
+            register_artifact(path, name, summary)
+            names.append(name)
+    return names
+
+
+def configure_networks(**load_options: Any) -> None:
+    """Set load() options (threads, backend, ...) for network methods built from now on.
+
+    Re-registers the bundled networks so an already built method is rebuilt with the options.
+    """
+    NETWORK_OPTIONS.update({k: v for k, v in load_options.items() if v is not None})
+    register_default_networks()
