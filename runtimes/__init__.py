@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 
 from edgemef.errors import EdgemefError
+from edgemef.manifest import Manifest
 from edgemef.runtimes.artifacts import artifact_format, read_manifest
 from edgemef.runtimes.base import DEFAULT_MAX_PIXELS, DEFAULT_OVERLAP, Backend, Runtime
 from edgemef.runtimes.onnxruntime import OnnxRuntimeBackend
@@ -58,6 +59,22 @@ def backend_for(artifact: str | os.PathLike, backend: str | None = None) -> type
     return BACKENDS[name]
 
 
+def check_artifact(artifact: str | os.PathLike, backend: str | None = None) -> tuple[type[Backend], Manifest]:
+    """Cheap checks before loading: the file, a backend that can run it and is installed, the manifest.
+
+    Returns:
+        (backend class, manifest).
+
+    Raises:
+        EdgemefError: what is wrong, in one line (a missing backend is reported before the manifest).
+    """
+    cls = backend_for(artifact, backend)
+    if not cls.is_available():
+        raise EdgemefError(f"{os.fspath(artifact)}: the {cls.name} backend needs {', '.join(cls.missing())} "
+                           f"(not installed): {cls.install_hint}")
+    return cls, read_manifest(artifact)
+
+
 def load(artifact: str | os.PathLike, *, backend: str | None = None, threads: int | None = None,
          providers: list[str] | None = None, device: str = "CPU", precision: str | None = None,
          max_pixels: int = DEFAULT_MAX_PIXELS, overlap: int = DEFAULT_OVERLAP,
@@ -78,12 +95,11 @@ def load(artifact: str | os.PathLike, *, backend: str | None = None, threads: in
     Raises:
         EdgemefError: missing/corrupt file, no manifest, backend not installed or not suited.
     """
-    cls = backend_for(artifact, backend)
-    manifest = read_manifest(artifact)
+    cls, manifest = check_artifact(artifact, backend)
     impl = cls(artifact, manifest, threads=threads, providers=providers, device=device, precision=precision)
     return Runtime(impl, manifest, max_pixels=max_pixels, overlap=overlap, progress=progress)
 
 
-__all__ = ["load", "read_manifest", "backend_for", "available_backends", "Backend", "Runtime",
+__all__ = ["load", "read_manifest", "check_artifact", "backend_for", "available_backends", "Backend", "Runtime",
            "BACKENDS", "OnnxRuntimeBackend", "OpenVINOBackend", "TensorRTBackend", "TorchBackend",
            "DEFAULT_MAX_PIXELS"]

@@ -64,9 +64,13 @@ def register_default_networks() -> list[str]:
 
 
 def configure_networks(**load_options: Any) -> None:
-    """Set load() options (threads, backend, ...) for network methods built from now on.
+    """Set the load() options (threads, backend, ...) of the bundled network methods.
 
-    Re-registers the bundled networks so an already built method is rebuilt with the options.
+    Replaces the previous options (None values are dropped); when they change, the bundled
+    networks are re-registered so the next use builds them with the new options.
     """
-    NETWORK_OPTIONS.update({k: v for k, v in load_options.items() if v is not None})
-    register_default_networks()
+    new = {k: v for k, v in load_options.items() if v is not None}
+    if new != NETWORK_OPTIONS:
+        NETWORK_OPTIONS.clear()
+        NETWORK_OPTIONS.update(new)
+        register_default_networks()

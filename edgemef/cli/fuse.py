@@ -54,15 +54,14 @@ def fuse_cmd(images, output, method, align, reference, bit_depth, model, threads
     if len(images) < 2 or len(images) > 3:
         raise EdgemefError(f"need 2 or 3 images, got {len(images)}")
     check_output_path(output)
-    if threads is not None or backend is not None:
-        from edgemef.runtimes.methods import configure_networks
+    from edgemef.runtimes.methods import configure_networks
 
-        configure_networks(threads=threads, backend=backend)
+    configure_networks(threads=threads, backend=backend)  # for bundled networks (--method densefuse)
     if model is not None:
-        from edgemef.runtimes import read_manifest
+        from edgemef.runtimes import check_artifact
         from edgemef.runtimes.methods import register_artifact
 
-        read_manifest(model)  # fail fast on a missing or foreign file
+        check_artifact(model, backend)  # fail fast: missing file, engine not installed, no manifest
         method = register_artifact(model, threads=threads, backend=backend)
     brackets = load_brackets(list(images))
     result = fuse(brackets, method=method, align=align, reference=reference)
