@@ -13,6 +13,7 @@ from edgemef.errors import EdgemefError
 # name -> (module, attribute, one-line help). Explicit: no discovery by file name.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "fuse": ("edgemef.cli.fuse", "fuse_cmd", "Fuse 2-3 exposure brackets into one image."),
+    "eval": ("edgemef.cli.eval", "eval_cmd", "Fuse folders of brackets with each method and score them (MEF-SSIM, Q^AB/F...)."),
     "demo": ("edgemef.cli.demo", "demo_cmd", "Fuse the bundled sample brackets with every method."),
 }
 

@@ -1,0 +1,175 @@
+"""`edgemef eval`: fuse every bracket set under a folder with one or more methods and score them."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from edgemef.errors import EdgemefError
+
+FIXED_COLUMNS = ["scene", "method", "width", "height", "align_ms", "fuse_ms", "score_ms"]
+
+
+def _metrics_help() -> str:
+    from edgemef.metrics import NO_REFERENCE, SUMMARIES
+
+    listed = "; ".join(f"{n}: {SUMMARIES[n]}" for n in NO_REFERENCE)
+    return f"Comma-separated metrics to compute (default: all of them). {listed}."
+
+
+def _fmt(value, digits: int = 6) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else ("inf" if math.isinf(value) else f"{value:.{digits}f}")
+    return "" if value is None else str(value)
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if isinstance(err, EdgemefError) else f"{type(err).__name__}: {text}"
+
+
+def render_csv(rows: list[dict], names: list[str]) -> str:
+    """The per-image table as CSV text: fixed columns, one column per metric, then 'error'."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    columns = FIXED_COLUMNS + names + ["error"]
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_fmt(row.get(c), 1 if c.endswith("_ms") else 6) for c in columns])
+    return buf.getvalue()
+
+
+def mean_table(rows: list[dict], names: list[str], methods: list[str]) -> str:
+    """Means per method over its successful sets, methods side by side."""
+    ok = {m: [r for r in rows if r["method"] == m and not r.get("error")] for m in methods}
+    total = {m: sum(1 for r in rows if r["method"] == m) for m in methods}
+    width = max([10] + [len(m) + 2 for m in methods])
+    head = f"{'metric':<10}" + "".join(f"{m:>{width}}" for m in methods)
+    lines = [head, "-" * len(head)]
+
+    def mean(m: str, key: str, digits: int) -> str:
+        vals = [r[key] for r in ok[m] if isinstance(r.get(key), float) and math.isfinite(r[key])]
+        return f"{sum(vals) / len(vals):.{digits}f}" if vals else "-"
+
+    for key in names:
+        lines.append(f"{key:<10}" + "".join(f"{mean(m, key, 4):>{width}}" for m in methods))
+    for key in ("align_ms", "fuse_ms", "score_ms"):
+        vals = [mean(m, key, 1) for m in methods]
+        if any(v != "-" for v in vals):
+            lines.append(f"{key:<10}" + "".join(f"{v:>{width}}" for v in vals))
+    lines.append(f"{'sets ok':<10}" + "".join(f"{f'{len(ok[m])}/{total[m]}':>{width}}" for m in methods))
+    return "\n".join(lines)
+
+
+def evaluate_set(scene, files, methods, names, align, reference, save_dir) -> list[dict]:
+    """Fuse one bracket set with every method and score it; failures become rows with 'error'."""
+    from edgemef.fusion import fuse
+    from edgemef.io import load_brackets, save_image
+    from edgemef.metrics import score
+
+    try:
+        brackets = load_brackets(files)
+    except Exception as e:  # an unreadable set is reported, not fatal
+        return [{"scene": scene, "method": m, "error": _one_line(e)} for m in methods]
+    h, w = brackets[0].image.shape[:2]
+    sources = [b.image for b in brackets]
+    rows = []
+    for method in methods:
+        row: dict = {"scene": scene, "method": method, "width": w, "height": h}
+        try:
+            res = fuse(brackets, method=method, align=align, reference=reference)
+            if "align" in res.timings:
+                row["align_ms"] = round(res.timings["align"] * 1e3, 1)
+            row["fuse_ms"] = round(res.timings["fuse"] * 1e3, 1)
+            if save_dir is not None:
+                save_image(save_dir / f"{scene}_{method}.png", res.image, bit_depth=8)
+            t = time.perf_counter()
+            row.update(score(res.image, sources, names=names))
+            row["score_ms"] = round((time.perf_counter() - t) * 1e3, 1)
+        except Exception as e:  # one failed fusion must not abort the whole evaluation
+            row["error"] = _one_line(e)
+        rows.append(row)
+    return rows
+
+
+@click.command("eval")
+@click.option("--pairs", "pairs_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder of bracket sets: one sub-folder per scene holding its 2-3 exposures "
+                   "(the mefb-dev layout).")
+@click.option("--method", "-m", "methods", multiple=True,
+              help="Fusion method to evaluate (repeatable; default: mertens). Any name registered in "
+                   "edgemef.fusion.METHODS, e.g. mertens, average.")
+@click.option("--align/--no-align", default=True, show_default=True,
+              help="Register the brackets before fusing (as `edgemef fuse`). Scores always use the "
+                   "original, unwarped inputs, as MEFB does.")
+@click.option("--reference", type=click.Choice(["under", "over", "auto"]), default="auto", show_default=True,
+              help="Frame the others are warped onto when aligning.")
+@click.option("--save-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write every fused image there, losslessly, as SCENE_METHOD.png (8-bit, "
+                   "exactly what was scored). Created if missing.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the per-image CSV to this file (atomically) instead of stdout.")
+@click.option("--metrics", "metrics_text", default=None, help=_metrics_help())
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Evaluate only the first N bracket sets (in name order).")
+def eval_cmd(pairs_dir, methods, align, reference, save_dir, csv_path, metrics_text, limit):
+    """Fuse every bracket set under --pairs with each method and score the results.
+
+    Prints a per-image CSV (stdout, or --csv FILE) and then a table of means per metric, one
+    column per method. Metrics are computed as the MEFB benchmark's MATLAB code does, on the
+    8-bit image a lossless file would hold. A set that cannot be read or fused is listed with
+    its error and skipped. Example:
+
+        edgemef eval --pairs ../shared/data/mefb-dev --method mertens --method average
+    """
+    from tqdm import tqdm
+
+    from edgemef.fusion import METHODS
+    from edgemef.io import atomic_write_bytes, find_bracket_sets
+    from edgemef.metrics import REFERENCE_METRICS, parse_names
+
+    started = time.perf_counter()
+    methods = list(dict.fromkeys(methods or ["mertens"]))
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise EdgemefError(f"unknown method(s) {', '.join(unknown)} (choose from: {', '.join(METHODS)})")
+    names = parse_names(metrics_text)
+    with_ref = [n for n in names if n in REFERENCE_METRICS]
+    if with_ref:
+        raise EdgemefError(f"{', '.join(with_ref)} need ground-truth labels, which eval does not take yet")
+    if csv_path is not None and not (csv_path.parent if str(csv_path.parent) else Path(".")).is_dir():
+        raise EdgemefError(f"{csv_path}: directory {csv_path.parent} does not exist")
+    sets = find_bracket_sets(pairs_dir)[:limit]
+    if save_dir is not None:
+        try:
+            save_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise EdgemefError(f"{save_dir}: cannot create ({e.strerror})") from None
+
+    rows: list[dict] = []
+    with tqdm(total=len(sets) * len(methods), desc="eval", unit="fusion", file=sys.stderr) as bar:
+        for scene, files in sets:
+            bar.set_postfix_str(scene)
+            rows.extend(evaluate_set(scene, files, methods, names, align, reference, save_dir))
+            bar.update(len(methods))
+
+    text = render_csv(rows, names)
+    if csv_path is not None:
+        atomic_write_bytes(csv_path, text.encode())
+    else:
+        click.echo(text, nl=False)
+        click.echo()
+    failed = [r for r in rows if r.get("error")]
+    click.echo(f"mean over {len(sets)} bracket set(s) in {pairs_dir}:")
+    click.echo(mean_table(rows, names, methods))
+    elapsed = time.perf_counter() - started
+    click.echo(f"{len(rows)} fusion(s) scored in {elapsed:.1f} s" + (f" -> {csv_path}" if csv_path else ""))
+    for r in failed:
+        click.echo(f"warning: {r['scene']} ({r['method']}): {r['error']}", err=True)
+    if rows and len(failed) == len(rows):
+        raise EdgemefError(f"all {len(rows)} fusion(s) failed")
