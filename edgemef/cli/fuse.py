@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from edgemef.cli.camera import camera_options
 from edgemef.fusion import METHODS
 
 
@@ -20,8 +21,9 @@ def format_timings(timings: dict[str, float]) -> str:
 
 @click.command("fuse")
 @click.argument("images", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Where to write the fused image (.png, .jpg, .tif, .bmp). Written atomically.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the fused image (.png, .jpg, .tif, .bmp). Written atomically. "
+                   "Required, except with --camera --display.")
 @click.option("--method", "-m", default="mertens", show_default=True, help=_method_help())
 @click.option("--align/--no-align", default=True, show_default=True,
               help="Register the brackets to the reference frame (AGC + SIFT + RANSAC homography) "
@@ -40,7 +42,8 @@ def format_timings(timings: dict[str, float]) -> str:
               help="Inference engine for network methods (default: from the artifact's suffix; "
                    "an .onnx file also runs on openvino).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def fuse_cmd(images, output, method, align, reference, bit_depth, model, threads, backend, quiet):
+@camera_options
+def fuse_cmd(images, output, method, align, reference, bit_depth, model, threads, backend, quiet, **camera):
     """Fuse IMAGES (2 or 3 exposures of one scene, any order) into OUTPUT.
 
     Brackets are ordered by EXIF exposure time when present, else by brightness. Example:
@@ -51,6 +54,13 @@ def fuse_cmd(images, output, method, align, reference, bit_depth, model, threads
     from edgemef.fusion import fuse, get_method
     from edgemef.io import check_output_path, load_brackets, save_image
 
+    if camera["camera"] is not None:  # live stream: edgemef/cli/camera.py
+        from edgemef.cli.camera import run_camera_command
+
+        return run_camera_command(images, output, method, align, reference, quiet, model=model, threads=threads,
+                                  backend=backend, **camera)
+    if output is None:
+        raise click.UsageError("Missing option '-o' / '--output'.")
     if len(images) < 2 or len(images) > 3:
         raise EdgemefError(f"need 2 or 3 images, got {len(images)}")
     check_output_path(output)
