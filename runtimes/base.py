@@ -126,6 +126,8 @@ class Runtime:
             raise EdgemefError(f"max_pixels must be at least {64 * 64}, got {max_pixels}")
         self.backend = backend
         self.manifest = manifest
+        if backend.fixed_hw and not manifest.shape:  # a static graph: pad (or tile) to its size
+            manifest.shape = list(backend.fixed_hw)
         self.max_pixels = int(max_pixels)
         self.overlap = int(overlap)
         self.progress = progress

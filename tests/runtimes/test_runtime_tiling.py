@@ -62,3 +62,24 @@ def test_densefuse_tiled_matches_untiled_without_seams(real_pair, densefuse):
     y_ref = whole.backend.infer(x)
     rows, cols = list(range(th, 256, th)), list(range(tw, 384, tw))
     assert np.abs(naive - y_ref)[..., rows, :].max() > 5 / 255 or np.abs(naive - y_ref)[..., cols].max() > 5 / 255
+
+
+def test_fixed_shape_graph_pads_small_and_tiles_large_images(tmp_path, real_pair):
+    onnx = pytest.importorskip("onnx")
+    from edgemef import color
+    from edgemef.manifest import Manifest
+    from rt_helpers import write_mean_onnx
+
+    path = write_mean_onnx(tmp_path / "fixed.onnx", Manifest(model="mean", format="onnx"))
+    proto = onnx.load(str(path))
+    for t in (proto.graph.input[0], proto.graph.output[0]):
+        dims = t.type.tensor_type.shape.dim
+        dims[2].dim_value, dims[3].dim_value = 96, 128
+    onnx.save(proto, str(path))
+    rt = load(path, threads=1)
+    assert rt.backend.fixed_hw == (96, 128)
+    for crop in ([im[:50, :70] for im in real_pair], [im[:200, :300] for im in real_pair]):
+        out = rt.fuse(crop)
+        want = color.lab_to_rgb(np.mean([color.rgb_to_lab(im) for im in crop], axis=0))
+        np.testing.assert_allclose(out, want, atol=1e-4)
+    assert rt.last_tiles > 1

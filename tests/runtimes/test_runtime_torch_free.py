@@ -2,10 +2,8 @@
 import subprocess
 import sys
 
-import pytest
-
-from rt_helpers import write_mean_onnx
 from edgemef.manifest import Manifest
+from rt_helpers import write_mean_onnx
 
 
 def run_python(code: str) -> str:
