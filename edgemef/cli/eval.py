@@ -67,24 +67,35 @@ def mean_table(rows: list[dict], names: list[str], methods: list[str]) -> str:
 
 
 def evaluate_set(scene, files, methods, names, align, reference, save_dir) -> list[dict]:
-    """Fuse one bracket set with every method and score it; failures become rows with 'error'."""
-    from edgemef.fusion import fuse
+    """Fuse one bracket set with every method and score it; failures become rows with 'error'.
+
+    With ``align`` the set is registered once (as :func:`edgemef.fusion.fuse` would), every method
+    fuses the aligned frames, and the scores compare each result with those aligned frames: the
+    fused image lives in the reference frame's geometry, so scoring it against unwarped inputs
+    would penalise a correct alignment of a hand-held pair.
+    """
+    from edgemef.fusion import fuse, pick_reference
     from edgemef.io import load_brackets, save_image
     from edgemef.metrics import score
 
     try:
         brackets = load_brackets(files)
-    except Exception as e:  # an unreadable set is reported, not fatal
+        sources = [b.image for b in brackets]
+        align_ms = None
+        if align:
+            from edgemef.align import align_brackets
+
+            t = time.perf_counter()
+            sources = align_brackets(sources, pick_reference(sources, reference)).images
+            align_ms = round((time.perf_counter() - t) * 1e3, 1)
+    except Exception as e:  # an unreadable or unalignable set is reported, not fatal
         return [{"scene": scene, "method": m, "error": _one_line(e)} for m in methods]
-    h, w = brackets[0].image.shape[:2]
-    sources = [b.image for b in brackets]
+    h, w = sources[0].shape[:2]
     rows = []
     for method in methods:
-        row: dict = {"scene": scene, "method": method, "width": w, "height": h}
+        row: dict = {"scene": scene, "method": method, "width": w, "height": h, "align_ms": align_ms}
         try:
-            res = fuse(brackets, method=method, align=align, reference=reference)
-            if "align" in res.timings:
-                row["align_ms"] = round(res.timings["align"] * 1e3, 1)
+            res = fuse(sources, method=method, align=False)
             row["fuse_ms"] = round(res.timings["fuse"] * 1e3, 1)
             if save_dir is not None:
                 save_image(save_dir / f"{scene}_{method}.png", res.image, bit_depth=8)
@@ -105,8 +116,9 @@ def evaluate_set(scene, files, methods, names, align, reference, save_dir) -> li
               help="Fusion method to evaluate (repeatable; default: mertens). Any name registered in "
                    "edgemef.fusion.METHODS, e.g. mertens, average.")
 @click.option("--align/--no-align", default=True, show_default=True,
-              help="Register the brackets before fusing (as `edgemef fuse`). Scores always use the "
-                   "original, unwarped inputs, as MEFB does.")
+              help="Register each set once (AGC + SIFT + homography, as `edgemef fuse`) before fusing; "
+                   "the scores then compare with the aligned frames. --no-align scores against the "
+                   "files as they are (MEFB's protocol).")
 @click.option("--reference", type=click.Choice(["under", "over", "auto"]), default="auto", show_default=True,
               help="Frame the others are warped onto when aligning.")
 @click.option("--save-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
