@@ -16,7 +16,8 @@ def mefb_pairs() -> list[tuple[str, list[Path]]]:
         return []
     out = []
     for d in sorted(p for p in MEFB.iterdir() if p.is_dir()):
-        files = sorted(d.glob(f"{d.name}_[AB].*"))
+        # Names vary in case (Farmhouse/FarmHouse_B.png, garage/Garage_A.jpg): match case-insensitively.
+        files = sorted(p for p in d.iterdir() if p.stem.lower() in (f"{d.name.lower()}_a", f"{d.name.lower()}_b"))
         if len(files) == 2:
             out.append((d.name, files))
     return out
