@@ -8,19 +8,19 @@ import numpy as np
 
 
 def side_by_side(tiles: list[tuple[str, np.ndarray]], height: int = 240) -> np.ndarray:
-    """Label and concatenate RGB images horizontally at one height."""
+    """Label and concatenate float RGB images horizontally at one height (float RGB out)."""
     import cv2
+
+    from edgemef.io import to_uint
 
     out = []
     for title, img in tiles:
         h, w = img.shape[:2]
-        tile = cv2.resize(img, (max(1, round(w * height / h)), height), interpolation=cv2.INTER_AREA)
-        tile = np.ascontiguousarray(tile)
+        tile = cv2.resize(to_uint(img), (max(1, round(w * height / h)), height), interpolation=cv2.INTER_AREA)
         cv2.rectangle(tile, (0, 0), (tile.shape[1], 22), (0, 0, 0), -1)
-        cv2.putText(tile, title, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (1, 1, 1), 1, cv2.LINE_AA)
-        out.append(tile)
-        out.append(np.ones((height, 4, 3), np.float32))
-    return np.concatenate(out[:-1], axis=1)
+        cv2.putText(tile, title, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+        out += [tile, np.full((height, 4, 3), 255, np.uint8)]
+    return np.concatenate(out[:-1], axis=1).astype(np.float32) / 255.0
 
 
 @click.command("demo")
