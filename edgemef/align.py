@@ -1,18 +1,19 @@
 """Bracket alignment: AGC -> SIFT on a downscaled grey copy -> Lowe ratio -> RANSAC homography -> warp.
 
 Every non-reference frame is registered to the reference frame. Features come from a small grey
-copy of each frame (longest side ``max_side``) brightened or darkened by adaptive gamma correction
-(:mod:`edgemef.agc`, optionally followed by histogram equalisation) so that differently exposed
-frames look alike. The homography found there is refined to sub-pixel accuracy on a finer grey copy
-(longest side ``refine_side``) by tracking the inlier points with pyramidal Lucas-Kanade after a
-coarse pre-warp, scaled to full resolution, and used to warp the full-resolution frame. Pixels that
-fall outside the warped frame are filled from the reference frame passed through the two frames'
-brightness transfer function (per-channel histogram matching on the overlap), so fusion never sees
-black borders; ``masks`` say which pixels are real.
+copy of each frame (longest side ``max_side``) tone-normalised by adaptive gamma correction
+(:mod:`edgemef.agc`, then histogram equalisation by default) so that differently exposed frames look
+alike. The homography found there (MAGSAC) is refined to sub-pixel accuracy on a finer copy
+(longest side ``refine_side``) by Lucas-Kanade tracking after a coarse pre-warp
+(:func:`edgemef.homography.refine_homography`), scaled to full resolution, and used to warp the
+full-resolution frame (:func:`edgemef.warp.warp_to_reference`): out-of-frame pixels are filled from
+the reference frame re-exposed like the warped one, and ``masks`` say which pixels are real.
 
-When a frame cannot be registered (too few matches or inliers, or an implausible homography:
-flipped, degenerate, too much scale, shear, perspective or shift) it is left as it is, with an
-identity homography and a message saying why. Alignment never raises for content reasons.
+A frame that does not register on the small copies is retried once on larger ones
+(``retry_side``), then through an already registered neighbour; when all fails (too few matches or
+inliers, or an implausible homography: flipped, degenerate, too much scale, shear, perspective or
+shift) it is left as it is, with an identity homography and a message saying why. Alignment never
+raises for content reasons.
 """
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ import numpy as np
 
 from edgemef.agc import agc_lut
 from edgemef.errors import EdgemefError
+from edgemef.homography import Limits, check_homography, corner_shift, local_contrast, refine_homography, scale_matrix
 from edgemef.warp import warp_to_reference
 
+__all__ = ["STAGES", "AlignResult", "Limits", "align_brackets", "check_homography", "corner_shift"]
 STAGES = ("agc", "features", "match", "homography", "warp")
-_LK_POINTS = 400  # most points tracked by the refinement (half inliers, half Shi-Tomasi corners)
+_LK_POINTS = 400  # most points tracked by the refinement (half matched keypoints, half corners)
 
 
 @dataclass
@@ -55,115 +58,74 @@ class AlignResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Plausibility limits for a homography between brackets of one scene (hand-held shake).
+class _Copy:
+    """A tone-normalised uint8 grey copy of a frame at one size, with what is computed on it."""
 
-    Attributes:
-        min_inliers: fewest RANSAC inliers accepted.
-        max_scale: largest zoom factor (and 1/max_scale the smallest).
-        max_anisotropy: largest ratio of the affine part's singular values (shear/stretch).
-        max_perspective: largest relative change of the projective denominator across the frame.
-        max_shift: largest corner displacement as a fraction of the image diagonal.
-    """
-
-    min_inliers: int = 12
-    max_scale: float = 1.3
-    max_anisotropy: float = 1.15
-    max_perspective: float = 0.1
-    max_shift: float = 0.2
-
-
-def corner_shift(hom: np.ndarray, width: int, height: int) -> float:
-    """Largest displacement, in pixels, of the four image corners under ``hom``."""
-    corners = np.array([[[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]]], np.float64)
-    return float(np.max(np.linalg.norm(cv2.perspectiveTransform(corners, hom)[0] - corners[0], axis=1)))
-
-
-def check_homography(hom: np.ndarray, width: int, height: int, limits: Limits = Limits()) -> str | None:
-    """Why ``hom`` is implausible for two brackets of one (width x height) scene, or None if fine."""
-    if not np.all(np.isfinite(hom)) or abs(hom[2, 2]) < 1e-12:
-        return "degenerate homography"
-    hom = hom / hom[2, 2]
-    a = hom[:2, :2]
-    det = float(np.linalg.det(a))
-    if det <= 0:
-        return "homography flips the image"
-    scale = det**0.5
-    if not 1.0 / limits.max_scale <= scale <= limits.max_scale:
-        return f"implausible scale {scale:.2f}"
-    sv = np.linalg.svd(a, compute_uv=False)
-    if sv[0] / max(sv[1], 1e-12) > limits.max_anisotropy:
-        return f"implausible shear/stretch (singular value ratio {sv[0] / max(sv[1], 1e-12):.2f})"
-    persp = abs(hom[2, 0]) * width + abs(hom[2, 1]) * height
-    if persp > limits.max_perspective:
-        return f"implausible perspective ({persp:.2f})"
-    shift = corner_shift(hom, width, height)
-    if shift > limits.max_shift * float(np.hypot(width, height)):
-        return f"implausible shift ({shift:.0f} px)"
-    return None
-
-
-def _scale_matrix(sx: float, sy: float) -> np.ndarray:
-    """Full-resolution -> scaled pixel coordinates (pixel centres kept, as INTER_AREA does)."""
-    return np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]], np.float64)
-
-
-def _resized(grey: np.ndarray, side: int | None) -> np.ndarray:
-    h, w = grey.shape
-    if not side or max(h, w) <= side:
-        return grey
-    s = side / max(h, w)
-    return cv2.resize(grey, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
-
-
-class _Frame:
-    """Per-frame working data: normalised uint8 grey copies (small for SIFT, fine for refinement),
-    their full-res -> copy coordinate maps, and SIFT keypoints/descriptors of the small copy."""
-
-    def __init__(self, image: np.ndarray, max_side: int | None, refine_side: int | None, refine: bool, equalize: bool):
-        h, w = image.shape[:2]
-        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        fine = _resized(grey, refine_side) if refine else grey
-        small = _resized(fine if max_side and max(fine.shape) >= max_side else grey, max_side)
-        small = cv2.convertScaleAbs(small, alpha=255.0)
-        lut, self.gamma, self.agc_class = agc_lut(small)
-        if equalize:
-            hist = np.bincount(lut[small.ravel()], minlength=256).cumsum()
-            lo = hist[hist > 0][0]
-            eq = np.clip(np.round((hist - lo) * 255.0 / max(hist[-1] - lo, 1)), 0, 255).astype(np.uint8)
-            lut = eq[lut]
-        self.small = cv2.LUT(small, lut)
-        self.fine = cv2.LUT(cv2.convertScaleAbs(fine, alpha=255.0), lut) if refine else None
-        self.to_small = _scale_matrix(self.small.shape[1] / w, self.small.shape[0] / h)
-        self.to_fine = _scale_matrix(fine.shape[1] / w, fine.shape[0] / h)
-        self.points = np.zeros((0, 2), np.float32)
-        self.desc = np.zeros((0, 128), np.float32)
+    def __init__(self, img: np.ndarray, full_w: int, full_h: int):
+        self.img = img
+        self.to = scale_matrix(img.shape[1] / full_w, img.shape[0] / full_h)  # full-res -> copy
+        self.points: np.ndarray | None = None  # SIFT keypoints (N, 2), descriptors (N, 128)
+        self.desc: np.ndarray | None = None
         self._normed: np.ndarray | None = None
         self._corners: np.ndarray | None = None
 
     def normed(self) -> np.ndarray:
-        """The fine copy, locally contrast-normalised (computed once)."""
         if self._normed is None:
-            self._normed = _local_contrast(self.fine)
+            self._normed = local_contrast(self.img)
         return self._normed
 
-    def corners(self) -> np.ndarray:
-        """Shi-Tomasi corners of the fine copy, (N, 1, 2) float32 (computed once)."""
+    def corners(self, n: int) -> np.ndarray:
+        """Up to ``n`` Shi-Tomasi corners, (N, 1, 2) float32."""
         if self._corners is None:
-            c = cv2.goodFeaturesToTrack(self.fine, _LK_POINTS // 2, 0.01, max(5, max(self.fine.shape) // 64), blockSize=5)
+            c = cv2.goodFeaturesToTrack(self.img, n, 0.01, max(5, max(self.img.shape) // 64), blockSize=5)
             self._corners = np.zeros((0, 1, 2), np.float32) if c is None else c.astype(np.float32).reshape(-1, 1, 2)
         return self._corners
 
-    def detect(self, sift) -> None:
-        kps, desc = sift.detectAndCompute(self.small, None)
-        if desc is not None and len(kps):
-            self.points = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)
-            self.desc = desc
+
+class _Frame:
+    """A frame's grey image, its tone curve (AGC, then optional equalisation) and cached copies."""
+
+    def __init__(self, image: np.ndarray, lut_side: int | None, equalize: bool):
+        self.grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        self.h, self.w = self.grey.shape
+        small = cv2.convertScaleAbs(self._resized(lut_side), alpha=255.0)
+        lut, self.gamma, self.agc_class = agc_lut(small)
+        if equalize:
+            cdf = np.bincount(lut[small.ravel()], minlength=256).cumsum()
+            lo = cdf[cdf > 0][0]
+            lut = np.clip(np.round((cdf - lo) * 255.0 / max(cdf[-1] - lo, 1)), 0, 255).astype(np.uint8)[lut]
+        self.lut = lut
+        self._copies: dict[int, _Copy] = {}
+
+    def side(self, side: int | None) -> int:
+        """The longest side a copy requested at ``side`` has (never upscaled)."""
+        return max(self.h, self.w) if not side else min(side, max(self.h, self.w))
+
+    def _resized(self, side: int | None) -> np.ndarray:
+        s = self.side(side) / max(self.h, self.w)
+        if s >= 1.0:
+            return self.grey
+        size = (max(8, round(self.w * s)), max(8, round(self.h * s)))
+        return cv2.resize(self.grey, size, interpolation=cv2.INTER_AREA)
+
+    def copy(self, side: int | None) -> _Copy:
+        key = self.side(side)
+        if key not in self._copies:
+            img = cv2.LUT(cv2.convertScaleAbs(self._resized(side), alpha=255.0), self.lut)
+            self._copies[key] = _Copy(img, self.w, self.h)
+        return self._copies[key]
+
+    def features(self, side: int | None, sift) -> _Copy:
+        c = self.copy(side)
+        if c.desc is None:
+            kps, desc = sift.detectAndCompute(c.img, None)
+            c.points = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)
+            c.desc = desc if desc is not None and len(kps) else np.zeros((0, 128), np.float32)
+        return c
 
 
-def _match(moving: _Frame, ref: _Frame, ratio: float) -> tuple[np.ndarray, np.ndarray]:
-    """Lowe-ratio matches moving -> ref as two (N, 2) float32 point arrays (small-copy coordinates)."""
+def _match(moving: _Copy, ref: _Copy, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lowe-ratio matches moving -> ref as two (N, 2) float32 point arrays (copy coordinates)."""
     if len(moving.desc) < 2 or len(ref.desc) < 2:
         return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
     pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(moving.desc, ref.desc, k=2)
@@ -173,96 +135,75 @@ def _match(moving: _Frame, ref: _Frame, ratio: float) -> tuple[np.ndarray, np.nd
     return src, dst
 
 
-def _local_contrast(grey: np.ndarray, size: int = 9) -> np.ndarray:
-    """Local mean/deviation normalisation of a uint8 image, back to uint8 (128 +- 40 per sigma).
-
-    Removes what AGC and equalisation leave of the exposure difference, so Lucas-Kanade's
-    brightness-constancy assumption holds between brackets.
-    """
-    f = np.float32(grey)
-    mean = cv2.blur(f, (size, size))
-    sq = cv2.sqrBoxFilter(f, cv2.CV_32F, (size, size))
-    std = cv2.sqrt(cv2.max(cv2.subtract(sq, cv2.multiply(mean, mean)), 4.0))
-    return cv2.convertScaleAbs(cv2.divide(cv2.subtract(f, mean), std), alpha=40.0, beta=128.0)
-
-
-def _refine(moving: _Frame, ref: _Frame, hom: np.ndarray, ref_pts: np.ndarray) -> np.ndarray | None:
-    """Sub-pixel refinement of a full-res homography on the fine copies, or None when it fails.
-
-    The moving copy is pre-warped by the coarse homography; the reference's inlier points and
-    Shi-Tomasi corners are tracked into it by pyramidal Lucas-Kanade on locally normalised images,
-    checked by tracking back, and the residual homography fitted (RANSAC) on the survivors is
-    composed with the coarse one.
-    """
-    if moving.fine is None or ref.fine is None:
-        return None
-    h, w = ref.fine.shape
-    coarse = ref.to_fine @ hom @ np.linalg.inv(moving.to_fine)
-    pts = cv2.perspectiveTransform(ref_pts.reshape(-1, 1, 2).astype(np.float64), ref.to_fine).astype(np.float32)
-    if len(pts) > _LK_POINTS // 2:
-        pts = pts[:: int(np.ceil(2 * len(pts) / _LK_POINTS))]
-    pts = np.ascontiguousarray(np.concatenate([pts, ref.corners()]))
-    if len(pts) < 12:
-        return None
-    warped = cv2.warpPerspective(moving.normed(), coarse, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 30, 0.01)
-    lk = {"winSize": (21, 21), "maxLevel": 2, "criteria": crit}
-    fwd, st1, _ = cv2.calcOpticalFlowPyrLK(ref.normed(), warped, pts, None, **lk)
-    back, st2, _ = cv2.calcOpticalFlowPyrLK(warped, ref.normed(), fwd, None, **lk)
-    ok = (st1.ravel() == 1) & (st2.ravel() == 1) & (np.linalg.norm((back - pts).reshape(-1, 2), axis=1) < 0.5)
-    if ok.sum() < 12:
-        return None
-    resid, inl = cv2.findHomography(fwd[ok], pts[ok], cv2.RANSAC, 1.0, maxIters=500, confidence=0.999)
-    if resid is None or inl is None or int(inl.sum()) < 12:
-        return None
-    full = np.linalg.inv(ref.to_fine) @ resid @ coarse @ moving.to_fine
-    return full / full[2, 2]
+@dataclass
+class _Options:
+    max_side: int | None
+    retry_side: int | None
+    refine_side: int | None  # None: full size; 0: no refinement
+    ratio: float
+    ransac_px: float
+    limits: Limits
+    sift: object
+    timings: dict
 
 
-def _estimate(moving: _Frame, ref: _Frame, ratio: float, ransac_px: float, limits: Limits,
-              size: tuple[int, int], timings: dict) -> tuple[np.ndarray | None, str]:
-    """Full-resolution homography moving -> ref, or (None, reason)."""
+def _estimate(moving: _Frame, ref: _Frame, side: int | None, o: _Options) -> tuple[np.ndarray | None, str]:
+    """Full-resolution homography moving -> ref from features on copies at ``side``, or (None, why)."""
     t = time.perf_counter()
-    src, dst = _match(moving, ref, ratio)
-    timings["match"] += time.perf_counter() - t
+    cm, cr = moving.features(side, o.sift), ref.features(side, o.sift)
+    o.timings["features"] += time.perf_counter() - t
+    t = time.perf_counter()
+    src, dst = _match(cm, cr, o.ratio)
+    o.timings["match"] += time.perf_counter() - t
     t = time.perf_counter()
     try:
-        if len(src) < max(4, limits.min_inliers):
-            return None, f"only {len(src)} feature matches (need {limits.min_inliers})"
-        hom, inl = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, ransac_px, maxIters=2000, confidence=0.999)
-        n_in = int(inl.sum()) if inl is not None else 0
-        if hom is None or n_in < limits.min_inliers:
-            return None, f"only {n_in} inlier matches (need {limits.min_inliers})"
-        full = np.linalg.inv(ref.to_small) @ hom @ moving.to_small
+        need = o.limits.min_inliers
+        if len(src) < max(4, need):
+            return None, f"only {len(src)} feature matches (need {need})"
+        hom, inl = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, o.ransac_px, maxIters=2000, confidence=0.999)
+        n_in = int(inl.sum()) if inl is not None and hom is not None else 0
+        if n_in < need:
+            return None, f"only {n_in} inlier matches (need {need})"
+        full = np.linalg.inv(cr.to) @ hom @ cm.to
         full /= full[2, 2]
-        why = check_homography(full, size[0], size[1], limits)
+        why = check_homography(full, ref.w, ref.h, o.limits)
         if why:
             return None, f"{why} from {n_in} inliers"
-        inl_ref = cv2.perspectiveTransform(dst[inl.ravel() > 0].reshape(-1, 1, 2).astype(np.float64),
-                                           np.linalg.inv(ref.to_small))
-        fine = _refine(moving, ref, full, inl_ref)
-        if fine is not None and check_homography(fine, size[0], size[1], limits) is None:
-            return fine, f"{n_in} inliers, refined"
-        return full, f"{n_in} inliers"
+        if o.refine_side == 0 or ref.side(o.refine_side) < ref.side(side):
+            return full, ""
+        fm, fr = moving.copy(o.refine_side), ref.copy(o.refine_side)
+        keep = dst[inl.ravel() > 0].reshape(-1, 1, 2).astype(np.float64)
+        pts = cv2.perspectiveTransform(keep, fr.to @ np.linalg.inv(cr.to)).astype(np.float32)
+        pts = np.concatenate([pts[:: max(1, int(np.ceil(2 * len(pts) / _LK_POINTS)))], fr.corners(_LK_POINTS // 2)])
+        fine = refine_homography(fr.normed(), fm.normed(), fr.to @ full @ np.linalg.inv(fm.to), pts, need)
+        if fine is not None:
+            fine = np.linalg.inv(fr.to) @ fine @ fm.to
+            if check_homography(fine, ref.w, ref.h, o.limits) is None:
+                return fine / fine[2, 2], ""
+        return full, ""
     finally:
-        timings["homography"] += time.perf_counter() - t
+        o.timings["homography"] += time.perf_counter() - t
 
 
-def _accept(result: AlignResult, i: int, hom: np.ndarray, w: int, h: int, snap_px: float) -> None:
-    """Record frame ``i``'s homography; one that moves no corner by ``snap_px`` stays identity."""
-    if corner_shift(hom, w, h) >= snap_px:
-        result.homographies[i], result.warped[i] = hom, True
+def _register(moving: _Frame, ref: _Frame, o: _Options) -> tuple[np.ndarray | None, str]:
+    """Estimate on the small copies, then once more on larger ones if that failed."""
+    hom, why = _estimate(moving, ref, o.max_side, o)
+    if hom is None and o.retry_side is not None and ref.side(o.retry_side) > ref.side(o.max_side):
+        hom, why2 = _estimate(moving, ref, o.retry_side, o)
+        why = f"{why}; at {ref.side(o.retry_side)} px: {why2}"
+    return hom, why
 
 
 def align_brackets(
     images: list[np.ndarray],
     reference: int,
     *,
-    max_side: int | None = 320,
+    max_side: int | None = 256,
     n_features: int = 1000,
     ratio: float = 0.75,
     ransac_px: float = 1.0,
     refine_side: int | None = 640,
+    retry_side: int | None = 640,
     equalize: bool = True,
     snap_px: float = 0.25,
     limits: Limits = Limits(),
@@ -275,9 +216,10 @@ def align_brackets(
         max_side: longest side of the grey copies SIFT runs on (None or 0: full size).
         n_features: most SIFT keypoints kept per frame.
         ratio: Lowe's ratio-test threshold.
-        ransac_px: RANSAC reprojection threshold in pixels of the small copies.
-        refine_side: longest side of the copies used for sub-pixel refinement (None: full size,
-            0: no refinement).
+        ransac_px: RANSAC (MAGSAC) reprojection threshold in pixels of the SIFT copies.
+        refine_side: longest side of the copies for sub-pixel refinement (None: full size, 0: off);
+            skipped when smaller than the SIFT copies.
+        retry_side: longest side of the copies for a second attempt when the first fails (None: none).
         equalize: histogram-equalise the AGC'd grey copies (more matches between far-apart exposures).
         snap_px: a homography moving no corner by this many pixels counts as "already aligned":
             identity, frame not resampled.
@@ -297,38 +239,36 @@ def align_brackets(
     if len(shapes) != 1 or len(np.shape(images[0])) != 3 or np.shape(images[0])[2] != 3:
         raise EdgemefError(f"align: frames must share one (H, W, 3) shape, got {sorted(shapes)}")
     h, w = np.shape(images[0])[:2]
-    timings = dict.fromkeys(STAGES, 0.0)
     n = len(images)
     out = [np.ascontiguousarray(im, np.float32) for im in images]
+    timings = dict.fromkeys(STAGES, 0.0)
     result = AlignResult(out, [np.ones((h, w), bool) for _ in range(n)], [np.eye(3) for _ in range(n)],
                          reference, [False] * n, timings=timings)
     if n == 1:
         return result
     t = time.perf_counter()
-    refine = refine_side is None or refine_side > 0
-    frames = [_Frame(im, max_side, refine_side, refine, equalize) for im in out]
+    frames = [_Frame(im, max_side, equalize) for im in out]
+    for f in frames:  # the copies every registration uses
+        f.copy(max_side)
+        if refine_side != 0:
+            f.copy(refine_side)
     timings["agc"] += time.perf_counter() - t
-    t = time.perf_counter()
-    sift = cv2.SIFT_create(nfeatures=n_features)
-    for f in frames:
-        f.detect(sift)
-    timings["features"] += time.perf_counter() - t
+    o = _Options(max_side, retry_side, refine_side, ratio, ransac_px, limits, cv2.SIFT_create(nfeatures=n_features), timings)
     reasons: dict[int, str] = {}
     for i in range(n):
         if i != reference:
-            hom, why = _estimate(frames[i], frames[reference], ratio, ransac_px, limits, (w, h), timings)
+            hom, why = _register(frames[i], frames[reference], o)
             if hom is None:
                 reasons[i] = why
             else:
-                _accept(result, i, hom, w, h, snap_px)
+                _accept(result, i, hom, snap_px)
     # a frame that failed against the reference may still register through a registered neighbour
     for i in sorted(reasons):
-        near = sorted((j for j in range(n) if j != reference and j not in reasons), key=lambda j: abs(j - i))
-        for j in near:
-            hom, _ = _estimate(frames[i], frames[j], ratio, ransac_px, limits, (w, h), timings)
+        for j in sorted((j for j in range(n) if j != reference and j not in reasons), key=lambda j: abs(j - i)):
+            hom, _ = _register(frames[i], frames[j], o)
             chained = None if hom is None else result.homographies[j] @ hom
             if chained is not None and check_homography(chained / chained[2, 2], w, h, limits) is None:
-                _accept(result, i, chained / chained[2, 2], w, h, snap_px)
+                _accept(result, i, chained / chained[2, 2], snap_px)
                 result.messages.append(f"frame {i}: registered through frame {j} ({reasons.pop(i)} against the reference)")
                 break
     for i, why in sorted(reasons.items()):
@@ -339,3 +279,10 @@ def align_brackets(
             out[i], result.masks[i] = warp_to_reference(out[i], result.homographies[i], out[reference])
     timings["warp"] += time.perf_counter() - t
     return result
+
+
+def _accept(result: AlignResult, i: int, hom: np.ndarray, snap_px: float) -> None:
+    """Record frame ``i``'s homography; one moving no corner by ``snap_px`` stays identity."""
+    h, w = result.masks[i].shape
+    if corner_shift(hom, w, h) >= snap_px:
+        result.homographies[i], result.warped[i] = hom, True
