@@ -1,0 +1,167 @@
+"""Training configuration: one JSON-serialisable dataclass, presets, validation.
+
+Precedence: dataclass defaults < ``--config FILE`` (JSON) < command-line options. The presets are
+the three rows of Im et al. 2023, Table 2: 'co' (co-target loss only), 'mb' (+ MaskBuilder
+losses against each source, fixed weights), 'mbpt' (+ ParamTuner dynamic weights).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from edgemef.errors import EdgemefError
+
+PRESETS: dict[str, dict[str, bool]] = {
+    "co": {"mask_builder": False, "param_tuner": False},
+    "mb": {"mask_builder": True, "param_tuner": False},
+    "mbpt": {"mask_builder": True, "param_tuner": True},
+}
+CO_TARGETS = ("ev0", "label", "mertens")
+DEVICES = ("auto", "cpu", "cuda")
+SCHEDULES = ("constant", "cosine")
+
+
+@dataclass
+class DataConfig:
+    """Synthetic data: which bracket sets, and how many distinct scenes are pre-rendered.
+
+    Attributes:
+        seed: seed of :class:`edgemef.data.SyntheticBrackets`.
+        size: rendered (H, W); training crops are cut from it.
+        ev_gap: range of the EV gap between the under- and the over-exposed frame.
+        pool: number of distinct scenes rendered once and cached (crops and the 8 flips/rotations
+            are drawn from them); 0 renders a fresh scene for every sample (slow on a CPU).
+        cache_dir: where the rendered pool is cached (float16 luminance planes), under a name
+            derived from the parameters and the renderer's output (re-rendered when either changes).
+        pool_file: pin the pool to this .npy file instead: read when it exists (no renderer
+            check), else rendered into it. Keeps runs comparable while the renderer changes.
+    """
+
+    seed: int = 0
+    size: list[int] = field(default_factory=lambda: [256, 256])
+    ev_gap: list[float] = field(default_factory=lambda: [2.0, 6.0])
+    pool: int = 256
+    cache_dir: str = "runs/cache"
+    pool_file: str = ""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a training run (recorded beside the weights).
+
+    Attributes:
+        model: registry name (only 'densefuse' is trained by this loop).
+        preset: 'co', 'mb' or 'mbpt' (see :data:`PRESETS`).
+        co_target: 'ev0' (the correctly exposed frame, as the paper), 'label' (the renderer's fused
+            reference) or 'mertens' (Mertens fusion of the input pair itself).
+        alpha: weight of (1 - MS-SSIM) in every loss term (1000 in the paper).
+        beta: ParamTuner scale: the source weights sum to beta (2 in the paper).
+        mask_sigma: MaskBuilder Gaussian sigma in pixels (10; kernel 6 sigma + 1).
+        co_weight: weight of the co-target loss.
+        steps, batch, crop: optimisation steps, images per step, square crop side.
+        lr, schedule: Adam learning rate (1e-4 in the paper); 'constant' or 'cosine' decay to 0.
+        seed: initialisation and batch-sampling seed.
+        device: 'auto' (CUDA when present), 'cpu' or 'cuda'.
+        threads: torch CPU threads (0: torch's default).
+        checkpoint_every, log_every: in steps.
+        data: :class:`DataConfig`.
+    """
+
+    model: str = "densefuse"
+    preset: str = "mbpt"
+    co_target: str = "ev0"
+    alpha: float = 1000.0
+    beta: float = 2.0
+    mask_sigma: float = 10.0
+    co_weight: float = 1.0
+    steps: int = 2000
+    batch: int = 4
+    crop: int = 128
+    lr: float = 1e-4
+    schedule: str = "constant"
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 1
+    checkpoint_every: int = 200
+    log_every: int = 10
+    data: DataConfig = field(default_factory=DataConfig)
+
+    @property
+    def mask_builder(self) -> bool:
+        return PRESETS[self.preset]["mask_builder"]
+
+    @property
+    def param_tuner(self) -> bool:
+        return PRESETS[self.preset]["param_tuner"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def validate(self) -> "TrainConfig":
+        """Check every field; raise :class:`EdgemefError` naming the first bad one."""
+        def need(ok: bool, msg: str) -> None:
+            if not ok:
+                raise EdgemefError(f"bad training config: {msg}")
+
+        need(self.model == "densefuse", f"model '{self.model}' is not trainable here (use 'densefuse')")
+        need(self.preset in PRESETS, f"preset '{self.preset}' (choose from {', '.join(PRESETS)})")
+        need(self.co_target in CO_TARGETS, f"co_target '{self.co_target}' (choose from {', '.join(CO_TARGETS)})")
+        need(self.device in DEVICES, f"device '{self.device}' (choose from {', '.join(DEVICES)})")
+        need(self.schedule in SCHEDULES, f"schedule '{self.schedule}' (choose from {', '.join(SCHEDULES)})")
+        for name in ("steps", "batch", "checkpoint_every", "log_every"):
+            need(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, f"{name} must be an integer >= 1")
+        need(isinstance(self.crop, int) and 16 <= self.crop, "crop must be an integer >= 16")
+        need(isinstance(self.threads, int) and self.threads >= 0, "threads must be an integer >= 0")
+        for name in ("alpha", "beta", "co_weight"):
+            need(isinstance(getattr(self, name), (int, float)) and getattr(self, name) >= 0, f"{name} must be >= 0")
+        need(isinstance(self.lr, (int, float)) and self.lr > 0, "lr must be > 0")
+        need(isinstance(self.mask_sigma, (int, float)) and self.mask_sigma > 0, "mask_sigma must be > 0")
+        d = self.data
+        need(len(d.size) == 2 and all(isinstance(s, int) and s >= self.crop for s in d.size),
+             f"data.size {d.size} must be two integers >= crop ({self.crop})")
+        need(len(d.ev_gap) == 2 and 0 < d.ev_gap[0] <= d.ev_gap[1], "data.ev_gap must be [lo, hi] with 0 < lo <= hi")
+        need(isinstance(d.pool, int) and d.pool >= 0, "data.pool must be an integer >= 0")
+        return self
+
+
+def _build(cls, data: dict[str, Any], where: str):
+    if not isinstance(data, dict):
+        raise EdgemefError(f"bad training config: {where or 'top level'} must be a JSON object")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise EdgemefError(f"bad training config: unknown key(s) {', '.join(where + k for k in unknown)}")
+    kwargs = dict(data)
+    if cls is TrainConfig and "data" in kwargs:
+        kwargs["data"] = _build(DataConfig, kwargs["data"], "data.")
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict[str, Any]) -> TrainConfig:
+    """A validated :class:`TrainConfig` from a (possibly partial) dict."""
+    return _build(TrainConfig, data, "").validate()
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig:
+    """Defaults, updated by the JSON file at ``path``, then by non-None ``overrides``.
+
+    Raises:
+        EdgemefError: unreadable file, invalid JSON, unknown key or bad value.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = json.loads(Path(path).read_text())
+        except OSError as e:
+            raise EdgemefError(f"cannot read training config {path}: {e.strerror}") from None
+        except json.JSONDecodeError as e:
+            raise EdgemefError(f"training config {path} is not valid JSON ({e.msg}, line {e.lineno})") from None
+        if not isinstance(data, dict):
+            raise EdgemefError(f"training config {path} must hold a JSON object")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return config_from_dict(data)

@@ -1,0 +1,53 @@
+"""Loss curves as PNG (matplotlib, Agg backend: no display needed)."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from edgemef.io import atomic_write_bytes
+
+CURVES = ("loss", "co", "under", "over")
+
+
+def smooth(values: list[float], window: int) -> np.ndarray:
+    """Trailing moving average (shorter at the start)."""
+    v = np.asarray(values, np.float64)
+    if window <= 1 or v.size == 0:
+        return v
+    c = np.cumsum(np.insert(v, 0, 0.0))
+    idx = np.arange(1, v.size + 1)
+    lo = np.maximum(0, idx - window)
+    return (c[idx] - c[lo]) / (idx - lo)
+
+
+def plot_losses(history: dict[str, list[float]], path: str | Path, title: str = "") -> Path:
+    """Plot the per-step loss curves in ``history`` (raw, faint; smoothed, bold) to a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    n = len(history.get("loss", []))
+    window = max(1, n // 50)
+    for name in CURVES:
+        if name not in history or not history[name]:
+            continue
+        steps = np.arange(1, len(history[name]) + 1)
+        line, = ax.plot(steps, smooth(history[name], window), lw=1.6, label=name)
+        ax.plot(steps, history[name], lw=0.5, alpha=0.25, color=line.get_color())
+    ax.set_xlabel("step")
+    ax.set_ylabel("MSE + alpha (1 - MS-SSIM)")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="upper right")
+    ax.set_title(title or "training loss")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    path = Path(path)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
