@@ -187,11 +187,18 @@ def _estimate(moving: _Frame, ref: _Frame, side: int | None, o: _Options) -> tup
 
 def _register(moving: _Frame, ref: _Frame, o: _Options) -> tuple[np.ndarray | None, str]:
     """Estimate on the small copies, then once more on larger ones if that failed."""
-    hom, why = _estimate(moving, ref, o.max_side, o)
+    hom, why = _safe_estimate(moving, ref, o.max_side, o)
     if hom is None and o.retry_side is not None and ref.side(o.retry_side) > ref.side(o.max_side):
-        hom, why2 = _estimate(moving, ref, o.retry_side, o)
+        hom, why2 = _safe_estimate(moving, ref, o.retry_side, o)
         why = f"{why}; at {ref.side(o.retry_side)} px: {why2}"
     return hom, why
+
+
+def _safe_estimate(moving: _Frame, ref: _Frame, side: int | None, o: _Options) -> tuple[np.ndarray | None, str]:
+    try:
+        return _estimate(moving, ref, side, o)
+    except cv2.error as e:  # degenerate input OpenCV refuses: a fallback, never a crash
+        return None, f"OpenCV could not register it ({(e.err or str(e)).strip().splitlines()[0]})"
 
 
 def align_brackets(

@@ -76,6 +76,15 @@ def test_featureless_frames_fall_back_without_raising():
     assert np.array_equal(res.images[1], frames[1]) and res.masks[1].all()
 
 
+@pytest.mark.parametrize("shape", [(6, 9, 3), (40, 2000, 3)])
+def test_odd_sizes_and_noise_fall_back_without_raising(shape):
+    rng = np.random.default_rng(1)
+    frames = [rng.random(shape, dtype=np.float32) * s for s in (0.3, 1.0)]  # independent noise: nothing matches
+    res = align_brackets(frames, 1)
+    assert res.warped == [False, False] and np.array_equal(res.homographies[0], np.eye(3))
+    assert len(res.messages) == 1 and res.messages[0].startswith("frame 0:")
+
+
 def test_unrelated_images_fall_back_without_raising(mefb_dir):
     a, _ = pair("Landscape")
     _, b = pair("Church")
