@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "fuse": ("edgemef.cli.fuse", "fuse_cmd", "Fuse 2-3 exposure brackets into one image."),
     "eval": ("edgemef.cli.eval", "eval_cmd", "Fuse folders of brackets with each method and score them (MEF-SSIM, Q^AB/F...)."),
     "demo": ("edgemef.cli.demo", "demo_cmd", "Fuse the bundled sample brackets with every method."),
+    "export": ("edgemef.cli.export", "export_cmd", "Export a trained network (ONNX, OpenVINO, TensorRT, ORT mobile; fp32/fp16/int8) with a parity check."),
     "train": ("edgemef.cli.train", "train_cmd", "Train a fusion network on synthetic brackets (needs torch)."),
 }
 

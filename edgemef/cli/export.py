@@ -1,0 +1,101 @@
+"""`edgemef export`: a trained network -> an edge artifact, with INT8 calibration and a parity check.
+
+Torch-free at import (``--help`` stays fast); torch loads when an export runs.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from edgemef.errors import EdgemefError
+from edgemef.export.targets import PRECISIONS, TARGETS, help_text, validate
+
+CALIB_METHODS = ("minmax", "entropy", "percentile")
+
+
+def parse_shape(text: str) -> tuple[int, int]:
+    """'720x1280' (H x W) -> (720, 1280)."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not m or int(m.group(1)) < 8 or int(m.group(2)) < 8:
+        raise EdgemefError(f"--shape must be HxW with both sides >= 8 (e.g. 720x1280), got '{text}'")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _target_help() -> str:
+    return "Export target. " + help_text()
+
+
+@click.command("export", context_settings={"max_content_width": 110})
+@click.option("--model", "model", required=True, help="Registered network to export (e.g. densefuse).")
+@click.option("--weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Checkpoint (.safetensors). Default: the bundled edgemef/assets/weights/<model>.safetensors.")
+@click.option("--target", "target", required=True, help=_target_help())
+@click.option("--precision", default="fp32", show_default=True,
+              help=f"Numeric precision: {', '.join(PRECISIONS)} (which ones a target takes: see --target).")
+@click.option("--calib", type=click.Path(path_type=Path), default=None,
+              help="INT8 calibration data: a folder of bracket sets (one sub-folder of 2-3 images per scene), "
+                   "or a saved calibration table (.calib.json). Default: bundled samples + synthetic brackets.")
+@click.option("--calib-method", default="percentile", show_default=True,
+              help=f"INT8 activation ranges: {', '.join(CALIB_METHODS)}.")
+@click.option("--shape", default=None, help="Fixed input size HxW (e.g. 720x1280) instead of dynamic H/W.")
+@click.option("--dynamic", is_flag=True, help="Dynamic height and width (the default).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Artifact path with the target's suffix. Default: <model>-<target>-<precision><suffix>. "
+                   "Written atomically, only after the parity check passed.")
+@click.option("--parity-pairs", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of real bracket sets for the parity check. Default: the bundled samples.")
+@click.option("--parity-count", type=click.IntRange(1, 100), default=4, show_default=True,
+              help="How many bracket sets the parity check runs.")
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
+              help="Inference threads for the parity check and the latency figure (default: all cores).")
+@click.option("--latency/--no-latency", default=True, show_default=True,
+              help="Time one 1280x720 network call of the artifact on this machine.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars; print only the artifact path and errors.")
+def export_cmd(model, weights, target, precision, calib, calib_method, shape, dynamic, output, parity_pairs,
+               parity_count, threads, latency, quiet):
+    """Export a trained fusion network for an edge runtime, check it against PyTorch, print a summary.
+
+    Every export runs the artifact and the PyTorch model on the same real brackets and fails when
+    they disagree beyond the precision's threshold (PSNR >= 60/45/35 dB for fp32/fp16/int8; int8 also
+    MEF-SSIM within 0.005). Examples:
+
+        edgemef export --model densefuse --target onnx --precision int8 -o densefuse-int8.onnx
+
+        edgemef export --model densefuse --target tensorrt --precision fp16 --shape 720x1280
+    """
+    t = validate(target, precision)
+    if calib_method not in CALIB_METHODS:
+        raise EdgemefError(f"unknown --calib-method '{calib_method}' (choose from: {', '.join(CALIB_METHODS)})")
+    if shape and dynamic:
+        raise EdgemefError("--shape and --dynamic exclude each other")
+    if calib is not None and precision != "int8":
+        raise EdgemefError("--calib applies to --precision int8 only")
+    fixed = parse_shape(shape) if shape else None
+    if calib is not None and not calib.exists():
+        raise EdgemefError(f"{calib}: no such calibration folder or table")
+    from edgemef.export.pipeline import Exporter, ExportOptions, check_output, default_output
+    from edgemef.export.source import load_network
+
+    out = check_output(output or default_output(model, t, precision), t)
+    table = calib if calib is not None and calib.is_file() else None
+    options = ExportOptions(shape=fixed, calib_dir=None if table else calib, calib_table=table,
+                            calib_method=calib_method, parity_dir=parity_pairs, parity_pairs=parity_count,
+                            latency=latency, threads=threads, progress=not quiet)
+    if table is not None:
+        from edgemef.calibration.ranges import CalibrationTable
+
+        CalibrationTable.load(table)  # a bad table fails before the export starts
+    network = load_network(model, weights)
+    result = Exporter(network, options).export(t.name, precision, out)
+    if quiet:
+        click.echo(str(result.files[0]))
+        return
+    from edgemef.export.summary import summary_lines
+
+    for line in summary_lines(result):
+        if line.strip().startswith("warning:"):
+            click.echo(f"edgemef: {line.strip()}", err=True)
+        else:
+            click.echo(line)

@@ -1,0 +1,306 @@
+"""One export, end to end: network -> staged artifact -> parity -> final manifest -> files in place.
+
+:class:`Exporter` holds one network and caches what several exports share (the fp32 ONNX, the
+calibration table, each QDQ flavour, the parity brackets), so the test matrix and the benchmark
+pay for them once. Every export runs the artifact and the PyTorch model on the same real
+brackets and refuses to finish below the precision's threshold; files are built in a hidden
+staging folder beside the output and moved into place only after parity passed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgemef.errors import EdgemefError
+from edgemef.export.targets import Target, validate
+from edgemef.manifest import Manifest
+
+
+@dataclass
+class ExportOptions:
+    """Settings shared by the exports of one :class:`Exporter`.
+
+    Attributes:
+        shape: fixed (H, W), or None for dynamic height and width.
+        calib_dir: real calibration brackets (mefb-dev layout); None: bundled samples + synthetic.
+        calib_table: a saved calibration table (JSON) to reuse instead of calibrating.
+        calib_method: 'minmax', 'entropy' or 'percentile'.
+        calib_synthetic: synthetic sets added to the bundled samples (no ``calib_dir``).
+        calib_crop: crop side for calibration inputs cut from large frames (None: whole frames).
+        calib_max_sets: use at most this many real calibration sets.
+        parity_dir: parity brackets (mefb-dev layout); None: the bundled samples.
+        parity_pairs: how many sets the parity check uses.
+        parity_max_side: downscale parity frames to this longest side (None: full size).
+        latency: time one 1280x720 network call of the artifact on this machine.
+        threads: inference threads for parity and latency (None: all cores).
+        exporter: 'dynamo' or 'torchscript' ONNX exporter.
+        progress: tqdm progress bars on stderr.
+    """
+
+    shape: tuple[int, int] | None = None
+    calib_dir: str | Path | None = None
+    calib_table: str | Path | None = None
+    calib_method: str = "percentile"
+    calib_synthetic: int = 8
+    calib_crop: int | None = 384
+    calib_max_sets: int | None = None
+    parity_dir: str | Path | None = None
+    parity_pairs: int = 4
+    parity_max_side: int | None = None
+    latency: bool = True
+    threads: int | None = None
+    exporter: str = "dynamo"
+    progress: bool = False
+
+
+@dataclass
+class ExportResult:
+    """What one export produced and measured.
+
+    Attributes:
+        artifact: the main file (what ``edgemef fuse --model`` takes); for TensorRT without an
+            engine, the engine's future path (it does not exist).
+        files: every file written, in the output folder.
+        manifest: the final manifest (parity included).
+        latency_ms: one 1280x720 network call here, or None.
+        latency_info: backend, threads and precision of that timing.
+        notes: warnings and remarks (small calibration set, engine not built, ...).
+        engine_built: False for a TensorRT export that could not build its engine here.
+        io: {tensor: dims} of the exported graph's input and output.
+    """
+
+    target: str
+    precision: str
+    artifact: Path
+    files: list[Path]
+    manifest: Manifest
+    latency_ms: float | None = None
+    latency_info: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    engine_built: bool = True
+    io: dict = field(default_factory=dict)
+
+
+class Job:
+    """The state of one export while its target module writes files (see ``export_artifact``)."""
+
+    def __init__(self, exporter: "Exporter", target: Target, precision: str, output: Path, staging: Path):
+        self.exporter, self.network, self.target, self.precision = exporter, exporter.network, target, precision
+        self.output, self.staging, self.shape = output, staging, exporter.options.shape
+        self.manifest = Manifest.from_json(exporter.network.manifest.to_json())
+        self.manifest.format, self.manifest.precision = target.name, precision
+        self.manifest.shape = list(self.shape) if self.shape else None
+        self.manifest.extra.update({"weights_digest": exporter.network.weights_digest,
+                                    "exporter": exporter.options.exporter, "opset": self.opset})
+        self.io: dict = {}
+        self.notes: list[str] = []
+        self.state: dict = {}
+        self.parity_backend: str | None = None
+        self.bar = None  # the export's tqdm bar, if any
+
+    @property
+    def opset(self) -> int:
+        return int(self.target.options.get("opset", 18))
+
+    def staged(self, name: str) -> Path:
+        return self.staging / name
+
+    def base_onnx(self):
+        return self.exporter.base_onnx(self.opset)
+
+    def qdq_model(self):
+        return self.exporter.qdq(self.target.qdq, self.opset)
+
+
+class Exporter:
+    """Exports one network to any target in the table, with caches shared across exports."""
+
+    def __init__(self, network, options: ExportOptions | None = None):
+        self.network = network
+        self.options = options or ExportOptions()
+        self._onnx: dict = {}
+        self._data = None
+        self._table = None
+        self._qdq: dict = {}
+        self._parity = None
+        self.notes: list[str] = []
+
+    def with_options(self, **changes) -> "Exporter":
+        """A new exporter for the same network and fp32 ONNX, with some options changed.
+
+        Calibration and QDQ caches are shared only when no calibration option changes.
+        """
+        from dataclasses import replace
+
+        other = Exporter(self.network, replace(self.options, **changes))
+        if "shape" not in changes and "exporter" not in changes:
+            other._onnx = self._onnx
+        if not any(k.startswith("calib") for k in changes):
+            other._data, other._table, other._qdq = self._data, self._table, self._qdq
+        if not any(k.startswith("parity") for k in changes):
+            other._parity = self._parity
+        return other
+
+    def base_onnx(self, opset: int = 18):
+        """The fp32 ONNX (cached)."""
+        if opset not in self._onnx:
+            from edgemef.export.onnx_export import torch_to_onnx
+
+            self._onnx[opset] = torch_to_onnx(self.network, self.options.shape, opset, self.options.exporter)
+        return self._onnx[opset]
+
+    def calibration_data(self):
+        """The calibration inputs (gathered once; fails early on an empty or unreadable folder)."""
+        if self._data is None:
+            from edgemef.calibration.data import calibration_set
+
+            o = self.options
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                data = calibration_set(self.network.manifest, calib_dir=o.calib_dir, synthetic=o.calib_synthetic,
+                                       crop=o.calib_crop, max_sets=o.calib_max_sets, progress=o.progress)
+            self.notes += [f"warning: {w.message}" for w in caught if issubclass(w.category, UserWarning)]
+            self.notes += [f"calibration: {n}" for n in data.notes]
+            self._data = data
+        return self._data
+
+    def calibration(self, opset: int = 18):
+        """The calibration table (loaded, or measured once and cached)."""
+        if self._table is not None:
+            return self._table
+        from edgemef.calibration.ranges import CalibrationTable, calibrate
+
+        model, o = self.base_onnx(opset), self.options
+        if o.calib_table:
+            table = CalibrationTable.load(o.calib_table)
+            table.check_graph(model)
+        else:
+            table = calibrate(model, self.calibration_data(), self.network.name, o.calib_method,
+                              threads=o.threads, progress=o.progress)
+        self._table = table
+        return table
+
+    def qdq(self, flavour: str, opset: int = 18):
+        """The QDQ graph of a flavour (cached)."""
+        if flavour not in self._qdq:
+            from edgemef.calibration.qdq import emit_qdq
+
+            self._qdq[flavour] = emit_qdq(self.base_onnx(opset), self.calibration(opset), flavour)
+        return self._qdq[flavour]
+
+    def parity_sets(self):
+        """The parity brackets (cached)."""
+        if self._parity is None:
+            from edgemef.export.parity import parity_sets
+
+            o = self.options
+            self._parity = parity_sets(o.parity_dir, self.network.manifest.exposures, o.parity_pairs,
+                                       o.parity_max_side)
+        return self._parity
+
+    def export(self, target: str, precision: str, output: str | Path | None = None) -> ExportResult:
+        """Export, check parity, and put the files in place.
+
+        Raises:
+            EdgemefError: bad target/precision/output, missing dependency, failed parity.
+        """
+        import importlib
+
+        t = validate(target, precision)
+        if not t.can_export():
+            raise EdgemefError(f"target '{t.name}' needs {', '.join(t.export_requires)}: "
+                               f"pip install 'edgemef[{t.name if t.name == 'openvino' else 'train'}]'")
+        out = check_output(output or default_output(self.network.name, t, precision), t)
+        module = importlib.import_module(t.module)
+        if precision == "int8" and not self.options.calib_table and self._table is None:
+            self.calibration_data()  # before the slow steps: a bad calibration folder fails now
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".staging", dir=out.parent))
+        bar = None
+        if self.options.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=3, desc=f"export {t.name} {precision}", unit="step", leave=False)
+        try:
+            job = Job(self, t, precision, out, staging)
+            job.bar = bar
+            files = module.export_artifact(job)
+            if bar is not None:
+                bar.update(1)
+                bar.set_description("parity check")
+            if precision == "int8":
+                table = self.calibration(job.opset)
+                job.notes[:0] = self.notes
+                name = f"{out.stem}.calib.json"
+                files.append(table.save(job.staged(name)))
+                job.manifest.calibration = table.record(name)
+            result = self._check(job, files)
+            module.rewrite_artifact(files, job.manifest, job)
+            final = [_place(f, out.parent) for f in _in_order(files)]
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            if bar is not None:
+                bar.close()
+        return ExportResult(t.name, precision, out, final, job.manifest, result[0], result[1],
+                            job.notes, job.state.get("engine_built", True), job.io)
+
+    def _check(self, job: Job, files: list[Path]):
+        """Parity (always) and latency (optional) on the staged artifact; fills the manifest."""
+        from edgemef.export.parity import check_parity, latency_ms, measure_parity
+        from edgemef.runtimes import load
+
+        threads = self.options.threads or os.cpu_count() or 1
+        runtime = load(files[0], backend=job.parity_backend, threads=threads)
+        parity = measure_parity(files[0], self.network.module, self.network.manifest, self.parity_sets(),
+                                runtime=runtime)
+        parity["set"] = "bundled samples" if self.options.parity_dir is None else Path(self.options.parity_dir).name
+        if job.parity_backend and job.target.needs_gpu:
+            parity["proxy"] = ("measured with ONNX Runtime on the TensorRT-ready ONNX; "
+                               "the engine itself is not built or checked here")
+        job.manifest.parity = check_parity(parity, job.precision)
+        if not self.options.latency:
+            return None, {}
+        if job.bar is not None:
+            job.bar.update(1)
+            job.bar.set_description("latency 1280x720")
+        info = runtime.backend.info()
+        info["threads"] = threads
+        return latency_ms(runtime), info
+
+
+def default_output(model: str, target: Target, precision: str) -> Path:
+    """``<model>-<target>-<precision><suffix>`` in the current folder."""
+    return Path(f"{model}-{target.name}-{precision}{target.suffix}")
+
+
+def check_output(path: str | Path, target: Target) -> Path:
+    """The output path must carry the target's suffix and sit in a writable folder."""
+    p = Path(path)
+    if p.suffix.lower() != target.suffix:
+        raise EdgemefError(f"{p}: a '{target.name}' artifact must end in {target.suffix}")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise EdgemefError(f"{p}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise EdgemefError(f"{p}: directory {parent} is not writable")
+    if p.is_dir():
+        raise EdgemefError(f"{p}: is a directory")
+    return p
+
+
+def _in_order(files: list[Path]) -> list[Path]:
+    """Data files before the files that point at them (.bin before .xml, the artifact last-but-sidecars)."""
+    return sorted(files, key=lambda f: 0 if f.suffix == ".bin" else 1)
+
+
+def _place(staged: Path, folder: Path) -> Path:
+    """Move a staged file into the output folder with ordinary permissions (temp files are 0600)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.chmod(staged, (0o777 if os.access(staged, os.X_OK) else 0o666) & ~mask)
+    dest = folder / staged.name
+    os.replace(staged, dest)
+    return dest

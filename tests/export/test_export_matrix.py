@@ -1,0 +1,109 @@
+"""The export matrix: targets table x registry models x precisions that run here, each one a real
+export whose parity against PyTorch is measured on real mefb-dev brackets and asserted."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from edgemef.export.targets import MEF_SSIM_TOLERANCE, PSNR_THRESHOLDS_DB, TARGETS, matrix  # noqa: E402
+from edgemef.models import MODELS  # noqa: E402
+
+CASES = [(m, t, p) for m in MODELS for t, p in matrix(runnable_only=True)]
+
+
+def test_matrix_covers_the_runnable_table():
+    """Everything that runs here is in the matrix; TensorRT (GPU) is not."""
+    pairs = {(t, p) for _, t, p in CASES}
+    assert ("onnx", "int8") in pairs and ("openvino", "fp16") in pairs and ("ort-mobile", "fp32") in pairs
+    assert not any(TARGETS[t].needs_gpu for t, _ in pairs)
+
+
+@pytest.mark.parametrize("model,target,precision", CASES, ids=[f"{m}-{t}-{p}" for m, t, p in CASES])
+def test_export_meets_parity(model, target, precision, exporters, tmp_path):
+    from edgemef.runtimes import load, read_manifest
+
+    t = TARGETS[target]
+    out = tmp_path / f"{model}{t.suffix}"
+    res = exporters(model).export(target, precision, out)
+    assert res.artifact == out and out.is_file()
+    par = res.manifest.parity
+    assert par["passed"] and par["pairs"] == 2
+    assert par["psnr_db_min"] >= PSNR_THRESHOLDS_DB[precision]
+    if MEF_SSIM_TOLERANCE[precision] is not None:
+        assert abs(par["mef_ssim_delta"]) <= MEF_SSIM_TOLERANCE[precision]
+    # the manifest on disk is the final one, parity included
+    stored = read_manifest(out)
+    assert (stored.model, stored.format, stored.precision) == (model, target, precision)
+    assert stored.parity == par
+    # nothing half-written is left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f.name for f in res.files)
+    # the artifact really runs through the runtime and gives a sane image
+    rt = load(out, threads=1)
+    c = exporters(model).network.in_channels
+    x = np.random.default_rng(0).random((1, c, 48, 40), dtype=np.float32)
+    y = rt.infer(x)
+    assert y.shape[0] == 1 and y.shape[2:] == (48, 40) and np.isfinite(y).all()
+    if precision == "int8":
+        from edgemef.calibration.ranges import CalibrationTable
+
+        rec = stored.calibration
+        table = CalibrationTable.load(tmp_path / rec["table"])
+        assert table.digest == rec["digest"] and rec["method"] == "percentile" and rec["samples"] >= 4
+        assert any("calibration set has only" in n for n in res.notes)  # 4 scenes x 2 crops < 16
+    if (target, precision) in EXTRA_CHECKS:
+        EXTRA_CHECKS[target, precision](res)
+
+
+def check_onnx_fp16(res):
+    """fp16 weights inside, fp32 at the graph edges."""
+    import onnx
+
+    m = onnx.load(str(res.artifact))
+    types = {i.data_type for i in m.graph.initializer if len(i.dims) == 4}
+    assert types == {onnx.TensorProto.FLOAT16}
+    assert m.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+
+
+def check_onnx_int8(res):
+    """ONNX Runtime CPU flavour: per-channel int8 weights, uint8 activations."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(str(res.artifact))
+    inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    weight_dq = [n for n in m.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in inits
+                 and inits[n.input[0]].ndim == 4]
+    act_q = [n for n in m.graph.node if n.op_type == "QuantizeLinear"]
+    assert weight_dq and all(inits[n.input[0]].dtype == np.int8 for n in weight_dq)
+    assert all(inits[n.input[1]].size == inits[n.input[0]].shape[0] for n in weight_dq)  # per output channel
+    assert act_q and all(inits[n.input[2]].dtype == np.uint8 for n in act_q)
+
+
+def check_openvino_int8(res):
+    """OpenVINO read the Q/DQ pairs as FakeQuantize and stored int8 weights."""
+    xml = res.artifact.read_text()
+    assert 'type="FakeQuantize"' in xml and 'element_type="i8"' in xml
+    assert res.manifest.parity["precision_used"].startswith("int8")
+
+
+def check_openvino_fp16(res):
+    """fp16 weights in the IR; the parity check ran with the f32 inference hint."""
+    assert 'element_type="f16"' in res.artifact.read_text()
+    assert res.manifest.parity["precision_used"] == "fp32"
+
+
+def check_ort_mobile(res):
+    """The reduced-build operator config sits beside the .ort model and names its kernels."""
+    cfg = res.artifact.with_name(res.artifact.stem + ".required_operators.config")
+    assert cfg in res.files and "Conv" in cfg.read_text()
+    assert json.loads(res.artifact.with_name(res.artifact.name + ".json").read_text())["parity"]["passed"]
+
+
+EXTRA_CHECKS = {("onnx", "fp16"): check_onnx_fp16, ("onnx", "int8"): check_onnx_int8,
+                ("openvino", "int8"): check_openvino_int8, ("openvino", "fp16"): check_openvino_fp16,
+                ("ort-mobile", "fp32"): check_ort_mobile, ("ort-mobile", "int8"): check_ort_mobile}
