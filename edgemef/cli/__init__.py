@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "eval": ("edgemef.cli.eval", "eval_cmd", "Fuse folders of brackets with each method and score them (MEF-SSIM, Q^AB/F...)."),
     "demo": ("edgemef.cli.demo", "demo_cmd", "Fuse the bundled sample brackets with every method."),
     "export": ("edgemef.cli.export", "export_cmd", "Export a trained network (ONNX, OpenVINO, TensorRT, ORT mobile; fp32/fp16/int8) with a parity check."),
+    "synth": ("edgemef.cli.synth", "synth_cmd", "Render synthetic bracket sets (under/over, EV0, fused label, radiance)."),
     "train": ("edgemef.cli.train", "train_cmd", "Train a fusion network on synthetic brackets (needs torch)."),
 }
 
