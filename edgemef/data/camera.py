@@ -16,6 +16,7 @@ import numpy as np
 from edgemef.data.fastops import luminance, quantiles, randn, scale_channels
 
 SENSITIVITY = 1.0  # K: sensor units per (radiance unit * second)
+_TO_FLOAT = np.arange(256, dtype=np.float32) / np.float32(255.0)
 MID_GREY = 0.46    # display value the EV0 frame's median luminance lands on (18 % grey in sRGB)
 
 
@@ -39,13 +40,13 @@ class Camera:
         """(3, 3) colour matrix from scene radiance to sensor RGB: saturation @ white balance."""
         return (self.color @ np.diag(self.wb)).astype(np.float32)
 
-    def response(self, x: np.ndarray) -> np.ndarray:
+    def response(self, x: np.ndarray, clipped: bool = False) -> np.ndarray:
         """Apply the response curve to linear values (clipped to [0, 1]), float32 out.
 
         A 256-knot piecewise-linear table in the sqrt(x) domain, looked up with ``cv2.LUT``
-        (max error about 1e-4, far below one 8-bit step).
+        (max error about 1e-4, far below one 8-bit step). ``clipped``: ``x`` is already in [0, 1].
         """
-        s = cv2.sqrt(np.clip(x, 0.0, 1.0))
+        s = cv2.sqrt(x if clipped else np.clip(x, 0.0, 1.0))
         s *= np.float32(255.0)
         i = cv2.convertScaleAbs(s, alpha=1.0, beta=-0.5)  # floor(s) as uint8
         frac = cv2.subtract(s, i, dtype=cv2.CV_32F)
@@ -108,7 +109,10 @@ def expose(cam: Camera, radiance: np.ndarray, t: float, rng: np.random.Generator
     """
     x = cv2.transform(radiance, cam.matrix * np.float32(SENSITIVITY * t))
     if rng is not None:
-        sigma = cv2.sqrt(np.maximum(x, 0.0) * np.float32(cam.shot) + np.float32(cam.read ** 2))
+        r2 = np.float32(cam.read ** 2)
+        var = x * np.float32(cam.shot)
+        var += r2
+        sigma = cv2.sqrt(np.maximum(var, r2, out=var))  # x < 0 only from the colour matrix
         n = randn(rng, x.shape)
         if cam.noise_blur > 0:
             n = cv2.GaussianBlur(n, (0, 0), cam.noise_blur)
@@ -116,16 +120,14 @@ def expose(cam: Camera, radiance: np.ndarray, t: float, rng: np.random.Generator
         sigma *= n
         x += sigma
     np.clip(x, 0.0, 1.0, out=x)  # sensor saturation
-    y = cam.response(x)
+    y = cam.response(x, clipped=True)
     if not quantize:
         return y
     q = cv2.convertScaleAbs(y, alpha=255.0)  # round to nearest, saturate
     if cam.jpeg and rng is not None:
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(q, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, cam.jpeg])
         q = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    out = q.astype(np.float32)
-    out /= np.float32(255.0)  # exactly what edgemef.io.load_image gives for the same 8-bit PNG
-    return out
+    return cv2.LUT(q, _TO_FLOAT)  # k / 255: exactly what edgemef.io.load_image gives for an 8-bit PNG
 
 
 def ev0_time(cam: Camera, radiance: np.ndarray) -> float:
