@@ -7,12 +7,21 @@ falloff); emissive ones are not. ``render`` gathers it all into linear radiance 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from edgemef.data.fastops import dynamic_range, expand3, luminance, pixel_grid, quantiles
+from edgemef.data.textures import TEXTURES, sample_texture
+
+
+@functools.lru_cache(maxsize=8)
+def _white(h: int, w: int) -> np.ndarray:
+    img = np.ones((h, w, 3), np.float32)
+    img.flags.writeable = False
+    return img
 
 
 @dataclass
@@ -28,10 +37,9 @@ class Canvas:
     def __init__(self, h: int, w: int):
         self.h, self.w = h, w
         self.ids = np.zeros((h, w), np.uint16)
-        self.sources: list[np.ndarray] = [np.ones((h, w, 3), np.float32)]  # 0: flat white
+        self.sources: list[np.ndarray] = [_white(h, w)]  # 0: flat white (shared, read-only)
         self.objs: list[_Obj] = [_Obj(0, np.full(3, 0.2, np.float32), False)]
         self.light = np.ones((h, w), np.float32)
-        self.extra: np.ndarray | None = None  # additive emission (halos), allocated on first use
         self._textures: dict[str, int] = {}
 
     @property
@@ -52,8 +60,6 @@ class Canvas:
                 reuse: float = 0.5) -> int:
         """A source index holding a random albedo texture; with probability ``reuse`` an earlier
         texture of the same kind is shared (materials repeat; each object still gets its own tint)."""
-        from edgemef.data.textures import TEXTURES, sample_texture
-
         kind = kind or str(rng.choice(list(TEXTURES)))
         cached = self._textures.get(kind)
         if cached is not None and tint is None and rng.random() < reuse:
@@ -114,19 +120,6 @@ class Canvas:
         d2 = (xx - np.float32(cx)) ** 2 + ((yy - np.float32(cy)) * np.float32(squash)) ** 2
         self.light += np.float32(strength) / (1.0 + d2 / np.float32(radius * radius))
 
-    def glow(self, cx: float, cy: float, radius: float, color, strength: float):
-        """Add emitted light (a halo) ``color * strength * exp(-d / radius)`` on top of everything."""
-        r = int(min(max(self.h, self.w), radius * 9))
-        x0, x1 = max(0, int(cx) - r), min(self.w, int(cx) + r + 1)
-        y0, y1 = max(0, int(cy) - r), min(self.h, int(cy) + r + 1)
-        if x0 >= x1 or y0 >= y1:
-            return
-        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        d = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2)
-        if self.extra is None:
-            self.extra = np.zeros((self.h, self.w, 3), np.float32)
-        self.extra[y0:y1, x0:x1] += np.exp(-d / np.float32(radius))[..., None] * (np.asarray(color, np.float32) * np.float32(strength))
-
     # -- output ----------------------------------------------------------------------------
     def render(self, min_range: float | None = None) -> np.ndarray:
         """Linear radiance ``(H, W, 3)`` float32.
@@ -159,8 +152,6 @@ class Canvas:
             light = light.copy()
             light[emis_px] = 1.0
         out *= expand3(light)
-        if self.extra is not None:
-            out += self.extra
         if min_range and emis_px is not None:
             self._expand(out, emis_px, min_range)
         return out

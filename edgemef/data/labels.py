@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edgemef.data.camera import Camera, SENSITIVITY, expose
+from edgemef.data.camera import SENSITIVITY, Camera
 from edgemef.data.fastops import expand3, luminance, quantiles, scale_channels
 
 _SIGMA = 0.2
