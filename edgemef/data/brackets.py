@@ -44,10 +44,11 @@ class BracketSet:
 
 
 def bracket_times(rng: np.random.Generator, t0: float, ev_gap: tuple[float, float]) -> tuple[float, float, float]:
-    """(under, ev0, over) times: a gap drawn from ``ev_gap``, split unevenly around EV0."""
+    """(under, ev0, over) times: a gap drawn from ``ev_gap``, split unevenly around EV0 (the
+    under frame 45-85 % of the gap below it, matching the darker under frames of real pairs)."""
     lo, hi = float(ev_gap[0]), float(ev_gap[1])
     gap = rng.uniform(lo, hi) if hi > lo else lo
-    down = gap * rng.uniform(0.3, 0.7)
+    down = gap * rng.uniform(0.45, 0.85)  # under sits further from EV0 than over, as in real brackets
     margin = min(0.5, gap / 4)
     down = float(np.clip(down, margin, gap - margin))
     return (t0 * 2.0 ** -down, t0, t0 * 2.0 ** (gap - down))
