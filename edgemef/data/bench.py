@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from edgemef.data.brackets import bracket_times
-from edgemef.data.camera import ev0_time, expose, random_camera
+from edgemef.data.camera import ev0_time, expose, highlight_time, random_camera
 from edgemef.data.fastops import _noise_pool, tune_malloc
 from edgemef.data.labels import render_label
 from edgemef.data.scenes import render_radiance
@@ -36,7 +36,7 @@ def bench(size: tuple[int, int], count: int, repeat: int) -> dict[str, np.ndarra
             rad, _ = render_radiance(rng, size)
             t.append(time.thread_time())
             cam = random_camera(rng)
-            for te in bracket_times(rng, ev0_time(cam, rad), (2.0, 6.0)):
+            for te in bracket_times(rng, ev0_time(cam, rad), (2.0, 6.0), highlight_time(cam, rad)):
                 expose(cam, rad, te, rng)
             t.append(time.thread_time())
             render_label(cam, rad)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgemef.data.camera import ev0_time, expose, random_camera
+from edgemef.data.camera import ev0_time, expose, highlight_time, random_camera
 from edgemef.data.fastops import tune_malloc
 from edgemef.data.labels import render_label
 from edgemef.data.scenes import render_radiance
@@ -43,12 +43,21 @@ class BracketSet:
         return float(np.log2(self.exposure_times[2] / self.exposure_times[0]))
 
 
-def bracket_times(rng: np.random.Generator, t0: float, ev_gap: tuple[float, float]) -> tuple[float, float, float]:
-    """(under, ev0, over) times: a gap drawn from ``ev_gap``, split unevenly around EV0 (the
-    under frame 45-85 % of the gap below it, matching the darker under frames of real pairs)."""
+def bracket_times(rng: np.random.Generator, t0: float, ev_gap: tuple[float, float],
+                  t_highlights: float | None = None) -> tuple[float, float, float]:
+    """(under, ev0, over) times: a gap drawn from ``ev_gap``, split unevenly around EV0.
+
+    The under frame sits 45-85 % of the gap below EV0 (real under frames are darker than real
+    over frames are bright). With ``t_highlights`` (the time at which the brightest 0.5 % just
+    clip), 70 % of sets move the split, within the same gap, so that the under frame keeps those
+    highlights, as a photographer bracketing for a bright sky would.
+    """
     lo, hi = float(ev_gap[0]), float(ev_gap[1])
     gap = rng.uniform(lo, hi) if hi > lo else lo
-    down = gap * rng.uniform(0.45, 0.85)  # under sits further from EV0 than over, as in real brackets
+    down = gap * rng.uniform(0.45, 0.85)
+    protect = rng.random() < 0.7
+    if protect and t_highlights is not None and t_highlights > 0:
+        down = max(down, float(np.log2(t0 / t_highlights)))
     margin = min(0.5, gap / 4)
     down = float(np.clip(down, margin, gap - margin))
     return (t0 * 2.0 ** -down, t0, t0 * 2.0 ** (gap - down))
@@ -68,7 +77,7 @@ def render_bracket_set(seed: int, size: tuple[int, int] = (256, 256),
     radiance, _ = render_radiance(rng, size, kind)
     cam = random_camera(rng)
     t0 = ev0_time(cam, radiance)
-    times = bracket_times(rng, t0, ev_gap)
+    times = bracket_times(rng, t0, ev_gap, highlight_time(cam, radiance))
     under, ev0, over = (expose(cam, radiance, t, rng) for t in times)
     label = render_label(cam, radiance)
     return BracketSet(under, over, ev0, radiance, label, tuple(float(t) for t in times), int(seed))

@@ -144,3 +144,10 @@ def ev0_time(cam: Camera, radiance: np.ndarray) -> float:
             break
         t *= target / max(cam.inverse(min(max(m, 0.02), 0.98)), 1e-9)
     return t
+
+
+def highlight_time(cam: Camera, radiance: np.ndarray, q: float = 99.5) -> float:
+    """Exposure time at which the ``q``-th percentile of the (white-balanced) sensor signal,
+    taken over all channels, reaches 0.95 of saturation."""
+    sig = scale_channels(np.ascontiguousarray(radiance[::2, ::2]), cam.wb)
+    return 0.95 / (SENSITIVITY * max(quantiles(sig, [q])[0], 1e-12))
