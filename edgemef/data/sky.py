@@ -62,7 +62,7 @@ def render_sky(rng: np.random.Generator, h: int, w: int, horizon: float, mode: s
         yy, xx = pixel_grid(h, w)
         d = np.sqrt((xx - sx) ** 2 + (yy - sy) ** 2) / max(h, w)
         # brighter sky around the sun (forward scattering)
-        img *= (1.0 + rng.uniform(0.5, 3.0) * np.exp(-d / rng.uniform(0.08, 0.3)))[..., None]
+        img *= expand3(1.0 + np.float32(rng.uniform(0.5, 3.0)) * np.exp(d * np.float32(-1.0 / rng.uniform(0.08, 0.3))))
     _clouds(rng, img, h, w, horizon, mode)
     sun_color = _jitter(rng, _SUN.get(mode, (1.0, 1.0, 1.0)), 0.05)
     level = float(img.mean())
@@ -74,7 +74,7 @@ def render_sky(rng: np.random.Generator, h: int, w: int, horizon: float, mode: s
         cv2.circle(disk, (int(round(sun[0] * 4)), int(round(sun[1] * 4))), int(round(sun[2] * 4)), 1.0, -1,
                    cv2.LINE_AA, shift=2)
         occl = 1.0 if mode != "overcast" else rng.uniform(0.02, 0.2)
-        img += (disk[..., None] * (sun_color * np.float32(strength * level * occl)))
+        img += scale_channels(expand3(disk), sun_color * np.float32(strength * level * occl))
     return Sky(img, mode, hcol, sun, sun_color, level)
 
 
