@@ -9,6 +9,7 @@ loader worker. On a shared machine take the min-of-repeats figures.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import cv2
@@ -67,7 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     split = ", ".join(f"{n} {v:.1f}" for n, v in zip(STAGES, per.mean(axis=0)))
     print(f"{h}x{w}, {args.count} seeds, min of {args.repeat}: CPU ms/set mean {total.mean():.1f} "
           f"median {np.median(total):.1f} p90 {np.percentile(total, 90):.1f} ({split}); "
-          f"wall ms/set mean {r['wall'].mean() * 1e3:.1f}")
+          f"wall ms/set mean {r['wall'].mean() * 1e3:.1f}; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
