@@ -162,11 +162,18 @@ class Canvas:
         bright = emis_px & (lum > np.float32(quantiles(lum[::2, ::2], [50.0])[0]))
         if bright.mean() < 0.002:
             return
+        # iterate on a subsample (cheap), then scale the full frame once
+        sub, sub_bright = np.ascontiguousarray(out[::2, ::2]), bright[::2, ::2]
         total = 1.0
         for _ in range(3):
-            dr = dynamic_range(out[::2, ::2])
+            dr = dynamic_range(sub)
             if dr >= min_range or total >= 1e3:
-                return
+                break
             f = min(min_range / dr, 1e3 / total)
-            out[bright] *= np.float32(f)
+            sub[sub_bright] *= np.float32(f)
             total *= f
+        if total > 1.0:
+            gain = bright.astype(np.float32)
+            gain *= np.float32(total - 1.0)
+            gain += np.float32(1.0)
+            out *= expand3(gain)
