@@ -130,3 +130,12 @@ def test_real_pairs_load_under_first(mefb_dir):
     for _, files in find_bracket_sets(mefb_dir)[:5]:
         under, over = load_brackets(files)
         assert under.luminance < over.luminance
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        path = save_image(tmp_path / "p.png", _ramp())
+    finally:
+        os.umask(umask)
+    assert (path.stat().st_mode & 0o777) == 0o644

@@ -26,6 +26,7 @@ from edgemef.camera.sources import FrameSource, SourceOptions
 from edgemef.errors import EdgemefError
 
 GST_LAUNCH = "gst-launch-1.0"
+STARTUP_TIMEOUT = 10.0  # seconds a pipeline may take to deliver its first frame
 SINK = "edgemef_sink"
 FRAME_FD = 3
 LIVE_HINTS = ("v4l2src", "nvarguscamerasrc", "libcamerasrc", "rtspsrc", "udpsrc", "srtsrc", "souphttpsrc",
@@ -163,18 +164,22 @@ class GstSource(FrameSource):
     def read(self) -> Frame | None:
         if self._proc is None or self._fd is None:
             raise EdgemefError(f"{self.name}: read before open")
-        deadline = time.monotonic() + self.timeout
+        # Starting a pipeline (and a sensor) takes longer than the gap between two frames: the
+        # first frame gets STARTUP_TIMEOUT at least, later frames the stall timeout.
+        start_deadline = time.monotonic() + max(self.timeout, STARTUP_TIMEOUT)
         while not self._caps.is_set():
             if self._proc.poll() is not None:
                 self._caps.wait(0.5)  # the caps line may still be in the pipe
                 if not self._caps.is_set():
                     self._ended()
                     return None
-            if time.monotonic() > deadline:
-                raise EdgemefError(f"{self.name}: no frame within {self.timeout:g} s of starting (stalled)")
+            if time.monotonic() > start_deadline:
+                raise EdgemefError(f"{self.name}: no frame within {max(self.timeout, STARTUP_TIMEOUT):g} s "
+                                   "of starting (stalled)")
             self._caps.wait(0.05)
         h, w, stride = self._shape
         need = h * stride
+        deadline = start_deadline if self._index == 0 else time.monotonic() + self.timeout
         buf = bytearray()
         while len(buf) < need:
             left = deadline - time.monotonic()
