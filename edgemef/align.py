@@ -88,6 +88,7 @@ class _Frame:
     def __init__(self, image: np.ndarray, lut_side: int | None, equalize: bool):
         self.grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         self.h, self.w = self.grey.shape
+        self._floats: dict[int, np.ndarray] = {}
         small = cv2.convertScaleAbs(self._resized(lut_side), alpha=255.0)
         lut, self.gamma, self.agc_class = agc_lut(small)
         if equalize:
@@ -102,11 +103,14 @@ class _Frame:
         return max(self.h, self.w) if not side else min(side, max(self.h, self.w))
 
     def _resized(self, side: int | None) -> np.ndarray:
-        s = self.side(side) / max(self.h, self.w)
-        if s >= 1.0:
+        key = self.side(side)
+        if key >= max(self.h, self.w):
             return self.grey
-        size = (max(8, round(self.w * s)), max(8, round(self.h * s)))
-        return cv2.resize(self.grey, size, interpolation=cv2.INTER_AREA)
+        if key not in self._floats:
+            s = key / max(self.h, self.w)
+            size = (max(8, round(self.w * s)), max(8, round(self.h * s)))
+            self._floats[key] = cv2.resize(self.grey, size, interpolation=cv2.INTER_AREA)
+        return self._floats[key]
 
     def copy(self, side: int | None) -> _Copy:
         key = self.side(side)
