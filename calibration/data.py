@@ -86,7 +86,7 @@ def synthetic_frames(seed: int, size: tuple[int, int], exposures: int) -> list[n
 
 
 def calibration_set(manifest: Manifest, *, calib_dir: str | os.PathLike | None = None,
-                    bundled: bool = True, synthetic: int = 8, crop: int | None = 384, crops_per_set: int = 2,
+                    bundled: bool = True, synthetic: int = 16, crop: int | None = 384, crops_per_set: int = 2,
                     synthetic_size: tuple[int, int] = (256, 256), align: bool = True, seed: int = 0,
                     max_sets: int | None = None, progress: bool = False) -> CalibrationSet:
     """Gather calibration inputs.

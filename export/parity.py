@@ -44,7 +44,10 @@ def parity_sets(pairs_dir: str | os.PathLike | None, exposures: int, max_pairs: 
     if pairs_dir is None:
         from edgemef.samples import sample_sets
 
-        sets, where = sample_sets(), "the bundled samples"
+        try:
+            sets, where = sample_sets(), "the bundled samples"
+        except EdgemefError as e:
+            raise EdgemefError(f"{e}; pass --parity-pairs DIR with real bracket sets") from None
     else:
         sets, where = find_bracket_sets(pairs_dir), str(pairs_dir)
     out = []
@@ -66,7 +69,7 @@ def parity_sets(pairs_dir: str | os.PathLike | None, exposures: int, max_pairs: 
             frames = align_brackets(frames, pick_reference(frames)).images
         out.append((name, frames))
     if not out:
-        raise EdgemefError(f"no parity brackets with {exposures} frames in {where}")
+        raise EdgemefError(f"no parity brackets with {exposures} frames in {where} (pass --parity-pairs DIR)")
     return out
 
 

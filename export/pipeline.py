@@ -45,7 +45,7 @@ class ExportOptions:
     calib_dir: str | Path | None = None
     calib_table: str | Path | None = None
     calib_method: str = "percentile"
-    calib_synthetic: int = 8
+    calib_synthetic: int = 16
     calib_crop: int | None = 384
     calib_max_sets: int | None = None
     parity_dir: str | Path | None = None
@@ -261,7 +261,7 @@ class Exporter:
             parity["proxy"] = ("measured with ONNX Runtime on the TensorRT-ready ONNX; "
                                "the engine itself is not built or checked here")
         job.manifest.parity = check_parity(parity, job.precision)
-        if not self.options.latency:
+        if not self.options.latency or job.parity_backend:  # no timing of a stand-in backend
             return None, {}
         if job.bar is not None:
             job.bar.update(1)
