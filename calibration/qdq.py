@@ -93,7 +93,7 @@ def emit_qdq(model, table: CalibrationTable, flavour: str):
         raise EdgemefError(f"unknown QDQ flavour '{flavour}' (choose from: {', '.join(FLAVOURS)})")
     if "calibration_cache_path" not in inspect.signature(quantize_static).parameters:
         raise EdgemefError("INT8 export needs an onnxruntime whose quantize_static takes calibration_cache_path "
-                           "(1.24 or newer): pip install -U onnxruntime")
+                           "(the pinned 1.31.1 does): pip install -c constraints.txt onnxruntime")
     table.check_graph(model)
     f = FLAVOURS[flavour]
     missing = [n for n in _quantizable_inputs(model) if n not in table.ranges]
