@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from edgemef.errors import EdgemefError
-from edgemef.export.targets import PRECISIONS, TARGETS, help_text, validate
+from edgemef.export.targets import PRECISIONS, help_text, validate
 
 CALIB_METHODS = ("minmax", "entropy", "percentile")
 
