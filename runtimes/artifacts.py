@@ -112,7 +112,11 @@ def safetensors_metadata(path: str | os.PathLike) -> dict[str, str]:
 
 
 def openvino_rt_manifest(path: str | os.PathLike) -> str | None:
-    """The manifest JSON stored in an OpenVINO IR's ``rt_info``, or None."""
+    """The manifest JSON stored in an OpenVINO IR's ``rt_info``, or None.
+
+    Layers carry ``rt_info`` blocks of their own (fp16-compressed IRs have one per layer), so every
+    block is searched, not just the first.
+    """
     p = Path(path)
     try:
         for _, el in ET.iterparse(p, events=("end",)):
@@ -121,7 +125,6 @@ def openvino_rt_manifest(path: str | os.PathLike) -> str | None:
                     node = el.find(name)
                     if node is not None and node.get("value"):
                         return node.get("value")
-                return None
     except ET.ParseError as e:
         raise EdgemefError(f"{p}: not a valid OpenVINO IR ({e})") from None
     return None
