@@ -58,11 +58,17 @@ def fuse_with_model(model: torch.nn.Module, images: list[np.ndarray], manifest: 
 
 
 def load_model(weights: str | Path) -> tuple[torch.nn.Module, Manifest]:
-    """DenseFuse (or any registered model) from shipped weights."""
+    """DenseFuse (or any registered model) from shipped weights or a training checkpoint."""
     from edgemef.models import create_model
-    from edgemef.train.checkpoint import load_weights
+    from edgemef.train.checkpoint import densefuse_manifest, load_checkpoint, load_weights
+    from safetensors import safe_open
 
-    state, manifest, _ = load_weights(weights)
+    with safe_open(str(weights), framework="pt") as f:
+        kind = (f.metadata() or {}).get("edgemef.kind")
+    if kind == "checkpoint":
+        state, manifest = load_checkpoint(weights)["model"], densefuse_manifest()
+    else:
+        state, manifest, _ = load_weights(weights)
     model = create_model(manifest.model)
     model.load_state_dict(state)
     return model.eval(), manifest
@@ -86,7 +92,7 @@ def _baseline(name: str):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m edgemef.train.evaluate", description=__doc__.split("\n")[0])
-    ap.add_argument("weights", nargs="*", help="densefuse .safetensors weights to score")
+    ap.add_argument("weights", nargs="*", help="densefuse .safetensors weights (or training checkpoints) to score")
     ap.add_argument("--pairs", required=True, help="folder of <scene>/<scene>_A.*, _B.* pairs (mefb-dev)")
     ap.add_argument("--baselines", default="", help="comma-separated classical methods to score too (mertens,average)")
     ap.add_argument("--metrics", default=",".join(METRICS), help="comma-separated metric names")

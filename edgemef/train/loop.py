@@ -209,9 +209,9 @@ class Trainer:
                 signal.signal(sig, old)
         self.save_checkpoint()
         seconds = time.perf_counter() - t0
-        return self._finish(seconds / max(1, self.step - start))
+        return self._finish(seconds / (self.step - start) if self.step > start else None)
 
-    def _finish(self, sec_per_step: float) -> Path:
+    def _finish(self, sec_per_step: float | None) -> Path:
         path = self.out / WEIGHTS
         if not self.is_main:
             return path
@@ -220,7 +220,8 @@ class Trainer:
         tail = self.history["loss"][-min(50, len(self.history["loss"])):]
         summary = {
             "steps": self.step, "seed": self.cfg.seed, "final_loss_mean_last_50": sum(tail) / len(tail),
-            "seconds_per_step_this_session": round(sec_per_step, 4), "device": str(self.device),
+            "seconds_per_step_this_session": None if sec_per_step is None else round(sec_per_step, 4),
+            "device": str(self.device),
             "threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version(),
             "config": self.cfg.to_dict(), "weights": path.name,
         }
