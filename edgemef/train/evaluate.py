@@ -19,6 +19,7 @@ import torch
 from tqdm import tqdm
 
 from edgemef import netio
+from edgemef.errors import EdgemefError
 from edgemef.io import load_brackets
 from edgemef.manifest import Manifest
 from edgemef.metrics import score
@@ -28,13 +29,14 @@ HALO = 16  # > the receptive-field radius of DenseFuse (8 convolutions of 3x3)
 
 
 def find_pairs(root: str | Path) -> list[tuple[str, list[Path]]]:
-    """(scene, [file A, file B]) for every sub-folder of ``root`` holding ``<scene>_A.*`` and ``_B.*``."""
-    out = []
-    for d in sorted(p for p in Path(root).iterdir() if p.is_dir()):
-        files = sorted(d.glob(f"{d.name}_[AB].*"))
-        if len(files) == 2:
-            out.append((d.name, files))
-    return out
+    """(scene, [file, file]) for every two-image bracket set under ``root`` (mefb-dev layout).
+
+    Raises:
+        EdgemefError: ``root`` is not a folder or holds no bracket sets.
+    """
+    from edgemef.io import find_bracket_sets
+
+    return [(name, files) for name, files in find_bracket_sets(root) if len(files) == 2]
 
 
 @torch.no_grad()
@@ -101,11 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default="", help="write all results (per scene too) to this JSON file")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    pairs = find_pairs(args.pairs)
-    if args.limit:
-        pairs = pairs[: args.limit]
-    if not pairs:
-        print(f"no pairs found under {args.pairs}", file=sys.stderr)
+    try:
+        pairs = find_pairs(args.pairs)[: args.limit or None]
+        if not pairs:
+            raise EdgemefError(f"{args.pairs}: no two-image bracket sets found")
+    except EdgemefError as e:
+        print(f"edgemef: error: {e}", file=sys.stderr)
         return 2
     names = [n.strip() for n in args.metrics.split(",") if n.strip()]
     results = {}
