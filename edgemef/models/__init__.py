@@ -11,6 +11,7 @@ from typing import Any, Callable
 from torch import nn
 
 from edgemef.models.densefuse import DenseFuse, DenseFuseConfig
+from edgemef.models.twophase import TwoPhase, TwoPhaseConfig
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class ModelSpec:
 
 MODELS: dict[str, ModelSpec] = {
     "densefuse": ModelSpec("densefuse", DenseFuse, DenseFuseConfig, "lab-l"),
+    "twophase": ModelSpec("twophase", TwoPhase, TwoPhaseConfig, "rgb"),
 }
 
 
