@@ -60,6 +60,8 @@ class TrainConfig:
         beta: ParamTuner scale: the source weights sum to beta (2 in the paper).
         mask_sigma: MaskBuilder Gaussian sigma in pixels (10; kernel 6 sigma + 1).
         co_weight: weight of the co-target loss.
+        mef_ssim_weight: weight of ``alpha * (1 - MEF-SSIM(sources, fused))``, an unsupervised term
+            (DeepFuse, MEF-Net) added to the Im et al. losses; 0 (the paper) leaves it out.
         steps, batch, crop: optimisation steps, images per step, square crop side.
         lr, schedule: Adam learning rate (1e-4 in the paper); 'constant' or 'cosine' decay to 0.
         seed: initialisation and batch-sampling seed.
@@ -76,6 +78,7 @@ class TrainConfig:
     beta: float = 2.0
     mask_sigma: float = 10.0
     co_weight: float = 1.0
+    mef_ssim_weight: float = 0.0
     steps: int = 2000
     batch: int = 4
     crop: int = 128
@@ -117,7 +120,7 @@ class TrainConfig:
             need(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, f"{name} must be an integer >= 1")
         need(isinstance(self.crop, int) and 16 <= self.crop, "crop must be an integer >= 16")
         need(isinstance(self.threads, int) and self.threads >= 0, "threads must be an integer >= 0")
-        for name in ("alpha", "beta", "co_weight"):
+        for name in ("alpha", "beta", "co_weight", "mef_ssim_weight"):
             need(isinstance(getattr(self, name), (int, float)) and getattr(self, name) >= 0, f"{name} must be >= 0")
         need(isinstance(self.lr, (int, float)) and self.lr > 0, "lr must be > 0")
         need(isinstance(self.mask_sigma, (int, float)) and self.mask_sigma > 0, "mask_sigma must be > 0")

@@ -4,6 +4,7 @@ Loss of one image (fused ``F``, sources ``S_u``, ``S_o``, co-target ``T``, masks
 ``l(x, y) = MSE + alpha (1 - MS-SSIM)``)::
 
     co_weight * l(F, T) + lambda_u * l(M_u F, M_u S_u) + lambda_o * l(M_o F, M_o S_o)
+        [+ mef_ssim_weight * alpha * (1 - MEF-SSIM(S_u, S_o; F))]
 
 the source terms only with MaskBuilder ('mb', 'mbpt'), lambda = beta / 2 without ParamTuner and
 ParamTuner's dynamic weights with it ('mbpt'). Everything random is a function of the seed and
@@ -77,6 +78,12 @@ def compute_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], cfg: Tr
             lam = fixed_weights(x.shape[0], 2, cfg.beta, device=x.device)
         per_image = per_image + lam[:, 0] * l_u + lam[:, 1] * l_o
         parts.update(under=l_u.mean().item(), over=l_o.mean().item(), lambda_under=lam[:, 0].mean().item())
+    if cfg.mef_ssim_weight:
+        from edgemef.train.mef_ssim_loss import mef_ssim
+
+        l_mef = cfg.alpha * (1.0 - mef_ssim(x, fused.clamp(0.0, 1.0)))
+        per_image = per_image + cfg.mef_ssim_weight * l_mef
+        parts["mef"] = l_mef.mean().item()
     total = per_image.mean()
     parts["loss"] = total.item()
     return total, parts

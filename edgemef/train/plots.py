@@ -8,7 +8,7 @@ import numpy as np
 
 from edgemef.io import atomic_write_bytes
 
-CURVES = ("loss", "co", "under", "over")
+CURVES = ("loss", "co", "under", "over", "mef")
 
 
 def smooth(values: list[float], window: int) -> np.ndarray:
