@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": ("edgemef.cli.export", "export_cmd", "Export a trained network (ONNX, OpenVINO, TensorRT, ORT mobile; fp32/fp16/int8) with a parity check."),
     "synth": ("edgemef.cli.synth", "synth_cmd", "Render synthetic bracket sets (under/over, EV0, fused label, radiance)."),
     "train": ("edgemef.cli.train", "train_cmd", "Train a fusion network on synthetic brackets (needs torch)."),
+    "bench": ("edgemef.cli.bench", "bench_cmd", "Benchmark every export target, PyTorch, Mertens and enfuse: latency, compute bound, MEF-SSIM."),
 }
 
 
