@@ -63,6 +63,6 @@ def summary_lines(result) -> list[str]:
     lines.append(f"    edgemef fuse --model {art} a.jpg b.jpg -o fused.png")
     from edgemef.cli import COMMANDS
 
-    if "bench" in COMMANDS:  # the benchmark command arrives with the runtime issue
-        lines.append(f"    edgemef bench --model {art}")
+    if "bench" in COMMANDS:  # bench takes a registry model and filters the targets table
+        lines.append(f"    edgemef bench --model {m.model} --targets {result.target} --precisions {m.precision}")
     return lines

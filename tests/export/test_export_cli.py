@@ -103,7 +103,7 @@ def test_full_int8_export_reusing_a_calibration_table(weights_file, exporters, s
     assert f"edgemef fuse --model {out} a.jpg b.jpg -o fused.png" in text
     from edgemef.cli import COMMANDS
 
-    assert (f"edgemef bench --model {out}" in text) == ("bench" in COMMANDS)
+    assert ("edgemef bench --model densefuse --targets openvino --precisions int8" in text) == ("bench" in COMMANDS)
 
 
 def test_corrupt_calibration_table_is_refused(weights_file, tmp_path):
