@@ -80,7 +80,11 @@ def check_onnx_int8(res):
                  and inits[n.input[0]].ndim == 4]
     act_q = [n for n in m.graph.node if n.op_type == "QuantizeLinear"]
     assert weight_dq and all(inits[n.input[0]].dtype == np.int8 for n in weight_dq)
-    assert all(inits[n.input[1]].size == inits[n.input[0]].shape[0] for n in weight_dq)  # per output channel
+    # per output channel: axis 0 of a Conv weight (Cout, Cin, k, k), axis 1 of a ConvTranspose one
+    axis = {n.name: next((a.i for a in n.attribute if a.name == "axis"), 1) for n in weight_dq}
+    assert all(inits[n.input[1]].size == inits[n.input[0]].shape[axis[n.name]] for n in weight_dq)
+    consumers = {i: n.op_type for n in m.graph.node for i in n.input}
+    assert all(axis[n.name] == (1 if consumers[n.output[0]] == "ConvTranspose" else 0) for n in weight_dq)
     assert act_q and all(inits[n.input[2]].dtype == np.uint8 for n in act_q)
 
 
