@@ -60,31 +60,37 @@ def deform_conv2d(input: torch.Tensor, offset: torch.Tensor, weight: torch.Tenso
     sh, sw = _pair(stride)
     ph, pw = _pair(padding)
     dh, dw = _pair(dilation)
-    b, cin, h, w = input.shape
+    cin = input.shape[1]
     cout, cin_g, kh, kw = weight.shape
     k = kh * kw
-    ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
     og = offset.shape[1] // (2 * k)
     if not torch.jit.is_tracing():  # checks on traced sizes would only warn and freeze
+        h, w = input.shape[-2:]
+        ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
         _check_shapes(input, offset, weight, mask, og, k, ho, wo)
+    # Written without explicit sizes (unflatten/flatten, cumsum grids, sizes as tensors) and with
+    # the ones derived from data (x * 0 + 1: the legacy ONNX tracer can freeze ones_like/arange
+    # sizes to the example's), so an export keeps H and W dynamic.
+    ones = offset[:, :1] * 0 + 1                                           # (B, 1, Ho, Wo)
+    oy = ((ones.cumsum(2) - 1) * sh - ph).unsqueeze(1)                     # (B, 1, 1, Ho, Wo)
+    ox = ((ones.cumsum(3) - 1) * sw - pw).unsqueeze(1)
     opts = dict(dtype=input.dtype, device=input.device)
-    # Sampling positions in pixels: base grid (K, Ho, Wo) + per-tap (y, x) offsets.
-    ky = (torch.arange(kh, **opts) * dh).repeat_interleave(kw).view(k, 1, 1)
-    kx = (torch.arange(kw, **opts) * dw).repeat(kh).view(k, 1, 1)
-    base_y = ky + (torch.arange(ho, **opts) * sh - ph).view(1, ho, 1)
-    base_x = kx + (torch.arange(wo, **opts) * sw - pw).view(1, 1, wo)
-    off = offset.view(b, og, k, 2, ho, wo)
+    ky = (torch.arange(kh, **opts) * dh).repeat_interleave(kw).view(1, 1, k, 1, 1)
+    kx = (torch.arange(kw, **opts) * dw).repeat(kh).view(1, 1, k, 1, 1)
+    off = offset.unflatten(1, (og, k, 2))                                  # (B, G, K, 2, Ho, Wo)
     # grid_sample, align_corners=True: pixel p -> 2 p / (size - 1) - 1; zeros outside the image.
-    gx = (off[:, :, :, 1] + base_x) * (2.0 / (w - 1)) - 1.0
-    gy = (off[:, :, :, 0] + base_y) * (2.0 / (h - 1)) - 1.0
-    grid = torch.stack([gx, gy], dim=-1).view(b * og, k * ho, wo, 2)
-    cols = F.grid_sample(input.reshape(b * og, cin // og, h, w), grid, mode="bilinear",
+    h1 = (input[:1, :1, :, :1] * 0 + 1).sum() - 1
+    w1 = (input[:1, :1, :1, :] * 0 + 1).sum() - 1
+    gx = (off[:, :, :, 1] + ox + kx) * (2.0 / w1) - 1.0
+    gy = (off[:, :, :, 0] + oy + ky) * (2.0 / h1) - 1.0
+    grid = torch.stack([gx, gy], dim=-1).flatten(0, 1).flatten(1, 2)      # (B*G, K*Ho, Wo, 2)
+    cols = F.grid_sample(input.unflatten(1, (og, -1)).flatten(0, 1), grid, mode="bilinear",
                          padding_mode="zeros", align_corners=True)        # (B*G, Cin/G, K*Ho, Wo)
-    cols = cols.view(b, og, cin // og, k, ho, wo)
+    cols = cols.unflatten(2, (k, -1)).unflatten(0, (-1, og))             # (B, G, Cin/G, K, Ho, Wo)
     if mask is not None:
-        cols = cols * mask.view(b, og, 1, k, ho, wo)
-    cols = cols.reshape(b, cin * k, ho, wo)                               # channel = c * K + tap
+        cols = cols * mask.unflatten(1, (og, 1, k))
+    cols = cols.flatten(1, 3)                                              # channel = c * K + tap
     return F.conv2d(cols, weight.reshape(cout, cin_g * k, 1, 1), bias, groups=cin // cin_g)
 
 

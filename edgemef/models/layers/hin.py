@@ -49,7 +49,7 @@ class HINUNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         m = 2 ** (self.levels - 1)
-        if x.shape[-2] % m or x.shape[-1] % m:
+        if not torch.jit.is_tracing() and (x.shape[-2] % m or x.shape[-1] % m):
             raise ValueError(f"HINUNet with {self.levels} levels needs H, W multiples of {m}, "
                              f"got {tuple(x.shape[-2:])}")
         skips = []
