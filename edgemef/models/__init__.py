@@ -11,6 +11,7 @@ from typing import Any, Callable
 from torch import nn
 
 from edgemef.models.densefuse import DenseFuse, DenseFuseConfig
+from edgemef.models.sthdr import STHDR, STHDRConfig
 from edgemef.models.twophase import TwoPhase, TwoPhaseConfig
 
 
@@ -24,6 +25,8 @@ class ModelSpec:
         config_cls: the dataclass holding its hyper-parameters.
         colour_space: 'lab-l' (luminance in, luminance out) or 'rgb'.
         output: 'ldr' (display-ready) or 'hdr' (radiance, tone-mapped for display).
+        extra_inputs: inputs after the brackets tensor, in forward() order; ('exposure_ratios',)
+            means ``forward(x, ratios)`` with ratios (B, N) relative exposure times.
     """
 
     name: str
@@ -31,11 +34,13 @@ class ModelSpec:
     config_cls: type
     colour_space: str
     output: str = "ldr"
+    extra_inputs: tuple[str, ...] = ()
 
 
 MODELS: dict[str, ModelSpec] = {
     "densefuse": ModelSpec("densefuse", DenseFuse, DenseFuseConfig, "lab-l"),
     "twophase": ModelSpec("twophase", TwoPhase, TwoPhaseConfig, "rgb"),
+    "sthdr": ModelSpec("sthdr", STHDR, STHDRConfig, "rgb", output="hdr", extra_inputs=("exposure_ratios",)),
 }
 
 
