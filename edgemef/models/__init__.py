@@ -27,6 +27,7 @@ class ModelSpec:
         output: 'ldr' (display-ready) or 'hdr' (radiance, tone-mapped for display).
         extra_inputs: inputs after the brackets tensor, in forward() order; ('exposure_ratios',)
             means ``forward(x, ratios)`` with ratios (B, N) relative exposure times.
+        pad_multiple: H and W the exported graph takes must be multiples of this (the runtime pads).
     """
 
     name: str
@@ -35,12 +36,14 @@ class ModelSpec:
     colour_space: str
     output: str = "ldr"
     extra_inputs: tuple[str, ...] = ()
+    pad_multiple: int = 1
 
 
 MODELS: dict[str, ModelSpec] = {
     "densefuse": ModelSpec("densefuse", DenseFuse, DenseFuseConfig, "lab-l"),
     "twophase": ModelSpec("twophase", TwoPhase, TwoPhaseConfig, "rgb"),
-    "sthdr": ModelSpec("sthdr", STHDR, STHDRConfig, "rgb", output="hdr", extra_inputs=("exposure_ratios",)),
+    "sthdr": ModelSpec("sthdr", STHDR, STHDRConfig, "rgb", output="hdr", extra_inputs=("exposure_ratios",),
+                       pad_multiple=16),
 }
 
 

@@ -46,7 +46,8 @@ OUTPUTS = ("relu", "sigmoid")
 
 @dataclass
 class STHDRConfig:
-    """STHDR hyper-parameters (the defaults are the paper's network for three exposures).
+    """STHDR hyper-parameters: the paper's network, for the project's two-frame brackets by
+    default (the paper's Kalantari data has three: ``exposures=3``).
 
     Attributes:
         channels: feature width C (the U-Nets widen to 2C and 4C).
@@ -65,7 +66,7 @@ class STHDRConfig:
 
     channels: int = 32
     scales: int = 3
-    exposures: int = 3
+    exposures: int = 2
     reference: int | None = None
     align: bool = True
     align_blocks: int = 1

@@ -55,7 +55,9 @@ def test_registry_entry():
     spec = MODELS["sthdr"]
     assert (spec.colour_space, spec.output, spec.extra_inputs) == ("rgb", "hdr", ("exposure_ratios",))
     assert MODELS["densefuse"].extra_inputs == ()
-    assert isinstance(create_model("sthdr", exposures=2), STHDR)
+    assert spec.pad_multiple == create_model("sthdr").pad_multiple == 16
+    assert MODELS["densefuse"].pad_multiple == 1
+    assert isinstance(create_model("sthdr", exposures=3), STHDR)
 
 
 def test_reference_defaults_and_ablations():
