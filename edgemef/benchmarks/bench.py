@@ -133,10 +133,10 @@ def run_bench(cfg: BenchConfig, networks: list | None = None) -> dict:
 
         aligned = align_brackets(frames, pick_reference(frames)).images
         total = 5 + sum(1 + len(plan) if net is not None else 1 for _, net, _ in networks)
-        peak_repeats = 3 if cfg.quick else 5
+        peak = {"repeats": 3, "min_seconds": 1.0} if cfg.quick else {"repeats": 5, "min_seconds": 2.0}
         with tqdm(total=total, desc="bench", unit="row", disable=not cfg.progress, leave=False) as bar:
             bar.set_postfix_str("CPU peak")
-            early = measure_peaks(cfg.threads, cfg.peak_size, repeats=peak_repeats)
+            early = measure_peaks(cfg.threads, cfg.peak_size, **peak)
             bar.update(1)
             for name, net, why in networks:
                 if net is None:
@@ -148,7 +148,7 @@ def run_bench(cfg: BenchConfig, networks: list | None = None) -> dict:
                 rows += got
             rows += classical_rows(cfg, sets, frames, aligned, bar)
             bar.set_postfix_str("CPU peak")
-            late = measure_peaks(cfg.threads, cfg.peak_size, repeats=peak_repeats)
+            late = measure_peaks(cfg.threads, cfg.peak_size, **peak)
             bar.update(1)
         peaks = combine_peaks(early, late)
     finally:

@@ -96,9 +96,12 @@ def verdict_lines(result: dict) -> list[str]:
         best = min(nets, key=lambda r: r["align_fuse_ms"])
         enfuse = next(r for r in rows if r["format"] == "enfuse")
         verdict = "met" if best["x_enfuse"] < 1 else "NOT met"
+        mertens = next((r for r in rows if r["format"] == "mertens" and r.get("x_enfuse") is not None), None)
         out.append(f"target 'alignment + fusion faster than enfuse': {verdict} (fastest network row "
                    f"{best['model']} {best['format']} {best['precision']}: {best['align_fuse_ms']:.1f} ms vs "
-                   f"enfuse {enfuse['latency_ms']:.1f} ms, x{best['x_enfuse']:.2f})")
+                   f"enfuse {enfuse['latency_ms']:.1f} ms, x{best['x_enfuse']:.2f}"
+                   + (f"; align + Mertens: {mertens['align_fuse_ms']:.1f} ms, x{mertens['x_enfuse']:.2f})"
+                      if mertens else ")"))
     for r in rows:
         if r["status"] == "failed" and r["reason"] and len(r["reason"]) > STATUS_WIDTH - 8:
             out.append(f"failed {r['model']} {r['format']} {r['precision']}: {r['reason']}")
