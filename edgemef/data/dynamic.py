@@ -26,6 +26,7 @@ import numpy as np
 
 from edgemef.data.brackets import BracketSet, item_seed, render_bracket_set
 from edgemef.data.brightness import GainGamma, fit_gain_gamma, residual_noise
+from edgemef.data.silhouettes import Figure, FigureSource, soften
 
 EPSILON = 0.5    # RGB distance on [0, 1] floats
 TAU = 245.0      # 8-bit grey level
@@ -33,13 +34,6 @@ RATIO = (0.1, 0.3)
 RHO_MAX = 0.5
 BOX_FRACTION = (1 / 3, 1 / 2)
 DYNAMIC_STREAM = 0xD1A  # seed-sequence key of the insertion draws of a scene
-
-
-def _rgb(img: np.ndarray, name: str) -> np.ndarray:
-    img = np.asarray(img)
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise ValueError(f"{name}: expected (H, W, 3) RGB, got shape {img.shape}")
-    return img
 
 
 def ogt_mask(over: np.ndarray, gt: np.ndarray, epsilon: float = EPSILON, tau: float = TAU) -> np.ndarray:
@@ -50,9 +44,9 @@ def ogt_mask(over: np.ndarray, gt: np.ndarray, epsilon: float = EPSILON, tau: fl
         epsilon: threshold on ``||I_o - I_gt||_2`` over the three channels, [0, 1] units.
         tau: threshold on the over frame's 8-bit grey level.
     """
-    over, gt = _rgb(over, "over"), _rgb(gt, "gt")
-    if over.shape != gt.shape:
-        raise ValueError(f"over {over.shape} and gt {gt.shape} differ in shape")
+    over, gt = np.asarray(over), np.asarray(gt)
+    if over.ndim != 3 or over.shape[2] != 3 or over.shape != gt.shape:
+        raise ValueError(f"need two (H, W, 3) RGB images of one shape, got {over.shape} and {gt.shape}")
     d = over.astype(np.float32) - gt.astype(np.float32)
     far = np.einsum("hwc,hwc->hw", d, d) > np.float32(epsilon) ** 2
     grey = cv2.cvtColor(cv2.convertScaleAbs(np.ascontiguousarray(over, np.float32), alpha=255.0), cv2.COLOR_RGB2GRAY)
@@ -156,13 +150,15 @@ class Insertion:
 
 
 def insert_object(under: np.ndarray, gt: np.ndarray, box: Box, rgb: np.ndarray, alpha: np.ndarray,
-                  rng, level: float | None = 1.0, noise: bool = True) -> tuple[np.ndarray, np.ndarray, Insertion]:
+                  rng, level: float | None = 1.0, noise: bool = True,
+                  blur: float | None = None) -> tuple[np.ndarray, np.ndarray, Insertion]:
     """Insert a foreground (``rgb (h, w, 3)``, ``alpha (h, w)``, fits in ``box``) into ``under``.
 
     The foreground is first shown at ``gt``'s brightness (scaled so that its mean luminance is
     ``level`` times that of ``gt`` under it; ``level=None`` keeps its own colours), then mapped
     by the box's ``gt -> under`` :class:`GainGamma`, given the frame's noise, composited and
-    rounded to the 8-bit grid. ``under`` and ``gt`` are not modified.
+    rounded to the 8-bit grid. ``under`` and ``gt`` are not modified. ``blur`` (pixels; default
+    0.7 per 256 pixels of the frame's longer side, as the renderer's lens) softens the object.
 
     Returns:
         (new under frame, the object's alpha over the full frame, :class:`Insertion`).
@@ -175,8 +171,9 @@ def insert_object(under: np.ndarray, gt: np.ndarray, box: Box, rgb: np.ndarray, 
     t = fit_gain_gamma(gt[ys, xs], under[ys, xs])
     sigma = residual_noise(gt[ys, xs], under[ys, xs], t) if noise else 0.0
     x0, y0 = box.x + int(rng.integers(box.w - fw + 1)), box.y + int(rng.integers(box.h - fh + 1))
-    a = alpha.astype(np.float32)[..., None]
-    fg = rgb.astype(np.float32)
+    fig = soften(Figure(rgb.astype(np.float32), alpha.astype(np.float32)),
+                 0.7 * max(under.shape[:2]) / 256 if blur is None else blur)
+    a, fg = fig.alpha[..., None], fig.rgb
     if level is not None:
         lum = lambda im: float((im.mean(-1, keepdims=True) * a).sum() / max(a.sum(), 1e-6))  # noqa: E731
         fg = np.clip(fg * (level * lum(gt[y0:y0 + fh, x0:x0 + fw]) / max(lum(fg), 1e-3)), 0.0, 1.0)
@@ -188,7 +185,7 @@ def insert_object(under: np.ndarray, gt: np.ndarray, box: Box, rgb: np.ndarray, 
     mixed = np.clip(a * fg_u + (1.0 - a) * region, 0.0, 1.0)
     out[y0:y0 + fh, x0:x0 + fw] = np.round(mixed * 255.0) / np.float32(255.0)
     full = np.zeros(under.shape[:2], np.float32)
-    full[y0:y0 + fh, x0:x0 + fw] = alpha
+    full[y0:y0 + fh, x0:x0 + fw] = fig.alpha
     return out, full, Insertion(box, (x0, y0, fw, fh), t, sigma, level)
 
 
@@ -224,8 +221,6 @@ def synthesize_dynamic(bs: BracketSet, rng, source=None, epsilon: float = EPSILO
         source: ``source(rng, max_h, max_w) -> Figure`` (default: articulated figures).
         size: object height range as a fraction of its box's height.
     """
-    from edgemef.data.silhouettes import FigureSource
-
     rng = np.random.default_rng(rng)
     source = source or FigureSource()
     mask = ogt_mask(bs.over, bs.label, epsilon, tau)

@@ -22,6 +22,7 @@ from edgemef.data.camera import ev0_time, expose, highlight_time, random_camera
 from edgemef.data.fastops import luminance
 from edgemef.data.labels import render_label
 from edgemef.data.scenes import render_radiance
+from edgemef.data.silhouettes import FigureSource, soften
 from edgemef.data.textures import srgb_to_linear
 
 TEST_STREAM = 0x7E57  # seed-sequence key that keeps test seeds apart from training seeds
@@ -57,9 +58,11 @@ class MotionPair:
 
 
 def _place(rad: np.ndarray, figs: list, spots: list[tuple[int, int]], illum: float, alpha: np.ndarray) -> np.ndarray:
-    """Composite figures (display RGB -> linear albedo * ``illum``) into a copy of ``rad``."""
+    """Composite figures (display RGB -> linear albedo * ``illum``) into a copy of ``rad``,
+    softened like the scene (0.7 pixels per 256 of the longer side)."""
     out = rad.copy()
     for fig, (x, y) in zip(figs, spots):
+        fig = soften(fig, 0.7 * max(rad.shape[:2]) / 256)
         h, w = fig.alpha.shape
         a = fig.alpha[..., None]
         region = out[y:y + h, x:x + w]
@@ -104,8 +107,6 @@ def render_motion_pair(seed: int, size=(256, 256), ev_gap=(2.0, 6.0), source=Non
         height: object height range, fraction of the frame height.
         motion: horizontal travel between the under and the over frame, fraction of the width.
     """
-    from edgemef.data.silhouettes import FigureSource
-
     source = source or FigureSource()
     rng = np.random.default_rng(seed)
     size = tuple(size)

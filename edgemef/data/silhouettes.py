@@ -202,6 +202,17 @@ def crop_to_alpha(fig: Figure, thr: float = 1e-3) -> Figure:
     return Figure(np.ascontiguousarray(fig.rgb[y0:y1, x0:x1]), np.ascontiguousarray(fig.alpha[y0:y1, x0:x1]))
 
 
+def soften(fig: Figure, sigma: float) -> Figure:
+    """Blur a figure (premultiplied colour and alpha) by ``sigma`` pixels, like the renderer's lens."""
+    if sigma < 0.2:
+        return fig
+    blur = lambda im: cv2.GaussianBlur(im, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)  # noqa: E731
+    a = np.clip(blur(fig.alpha), 0.0, 1.0)
+    pre = blur(fig.rgb * fig.alpha[..., None])
+    rgb = np.where(a[..., None] > 1e-4, pre / np.maximum(a[..., None], 1e-4), fig.rgb)
+    return Figure(np.clip(rgb, 0.0, 1.0).astype(np.float32), a.astype(np.float32))
+
+
 def fit_figure(fig: Figure, max_h: int, max_w: int) -> Figure:
     """Resize ``fig`` (keeping its aspect) to fit inside ``max_h`` x ``max_w``."""
     h, w = fig.alpha.shape

@@ -132,7 +132,7 @@ def test_inserted_object_takes_the_box_gain_and_gamma():
     fg = rng.uniform(0.15, 0.9, (20, 12, 3)).astype(np.float32)
     alpha = np.ones((20, 12), np.float32)
     box = Box(10, 5, 40, 30, 0)
-    out, a, ins = insert_object(under, gt, box, fg, alpha, 2, level=None, noise=False)
+    out, a, ins = insert_object(under, gt, box, fg, alpha, 2, level=None, noise=False, blur=0)
     x, y, w, h = ins.placed
     assert box.x <= x and x + w <= box.x + box.w and box.y <= y and y + h <= box.y + box.h
     assert np.abs(out[y:y + h, x:x + w] - truth.apply(fg)).max() <= 2.5 / 255
@@ -147,7 +147,7 @@ def test_insertion_measures_and_adds_the_frame_noise():
     clean = GainGamma((0.8, 0.8, 0.8), (1.2, 1.2, 1.2)).apply(gt)
     under = np.clip(clean + np.random.default_rng(4).normal(0, 0.02, clean.shape), 0, 1).astype(np.float32)
     fg, alpha = np.full((30, 20, 3), 0.5, np.float32), np.ones((30, 20), np.float32)
-    out, _, ins = insert_object(under, gt, Box(0, 0, 100, 80, 0), fg, alpha, 5, level=None)
+    out, _, ins = insert_object(under, gt, Box(0, 0, 100, 80, 0), fg, alpha, 5, level=None, blur=0)
     assert 0.014 < ins.noise < 0.027
     x, y, w, h = ins.placed
     patch = out[y:y + h, x:x + w]
