@@ -1,0 +1,139 @@
+"""RGB/HDR training samples from :class:`edgemef.data.hdr_sets.SyntheticHDRSets`, for the
+two-phase network and STHDR.
+
+A scene is stored as 15 planes (:data:`RGB_PLANES`): the under, over and EV0 frames, the fused
+label (RGB in [0, 1]) and the HDR target (linear camera radiance in the over-exposed reference
+frame's units, capped where the under frame saturates; see
+:meth:`~edgemef.data.hdr_sets.HDRSet.camera_radiance`), plus its exposure times. Sample ``n`` of
+:class:`RGBCrops` is a pure function of ``(seed, n)`` (the crop plan of
+:class:`~edgemef.train.dataset.BracketCrops`), so resumed and distributed runs see the batches an
+uninterrupted single-process run sees. The pool is rendered once and cached like
+:class:`~edgemef.train.dataset.ScenePool` (float16, under ``cache_dir``, named by a digest of the
+parameters and the first scene).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from edgemef.errors import EdgemefError
+from edgemef.train.config import DataConfig
+from edgemef.train.dataset import BracketCrops
+
+RGB_PLANES = ("under", "over", "ev0", "label", "hdr")
+"""Three-channel images of one scene, in storage order (15 planes)."""
+TIMES = ("under", "ev0", "over")
+"""Exposure times stored per scene, seconds."""
+
+
+def scene_arrays(hs) -> tuple[np.ndarray, np.ndarray]:
+    """(15, H, W) float32 planes and (3,) exposure times of an :class:`~edgemef.data.hdr_sets.HDRSet`."""
+    bs = hs.brackets
+    images = [np.clip(im, 0.0, 1.0) for im in (bs.under, bs.over, bs.ev0, bs.label)] + [hs.camera_radiance("over")]
+    planes = np.concatenate([np.transpose(im, (2, 0, 1)) for im in images]).astype(np.float32)
+    return planes, np.asarray(bs.exposure_times, np.float64)
+
+
+def _digest(cfg: DataConfig, first: np.ndarray) -> str:
+    h = hashlib.sha256(repr(("rgb-hdr", cfg.seed, tuple(cfg.size), tuple(cfg.ev_gap), cfg.pool)).encode())
+    h.update(np.ascontiguousarray(first, np.float16).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _save(path: Path, arr: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+    with open(tmp, "wb") as f:
+        np.save(f, arr)
+    os.replace(tmp, path)
+
+
+class RGBScenePool:
+    """The first ``cfg.pool`` synthetic HDR sets as (pool, 15, H, W) float16 planes and (pool, 3)
+    exposure times, rendered once or read from the cache; ``pool == 0`` renders on access."""
+
+    def __init__(self, cfg: DataConfig, progress: bool = True):
+        from edgemef.data.hdr_sets import SyntheticHDRSets
+
+        self.cfg = cfg
+        self.source = SyntheticHDRSets(seed=cfg.seed, size=tuple(cfg.size), ev_gap=tuple(cfg.ev_gap))
+        self.planes: np.ndarray | None = None
+        self.times: np.ndarray | None = None
+        self.cache_path: Path | None = None
+        if cfg.pool:
+            self._load_or_render(progress)
+
+    @classmethod
+    def from_arrays(cls, planes: np.ndarray, times: np.ndarray) -> "RGBScenePool":
+        """A pool over ready-made (N, 15, H, W) planes and (N, 3) times (tests)."""
+        pool = cls.__new__(cls)
+        n, _, h, w = planes.shape
+        pool.cfg = DataConfig(size=[h, w], pool=n, cache_dir="")
+        pool.source, pool.planes, pool.times, pool.cache_path = None, planes, np.asarray(times, np.float64), None
+        return pool
+
+    def __len__(self) -> int:
+        return self.cfg.pool or len(self.source)
+
+    def _load_or_render(self, progress: bool) -> None:
+        shape = (self.cfg.pool, 3 * len(RGB_PLANES), *self.cfg.size)
+        first = None
+        if self.cfg.pool_file:
+            path = Path(self.cfg.pool_file)
+        else:
+            first = scene_arrays(self.source[0])
+            path = Path(self.cfg.cache_dir) / f"rgbpool-{_digest(self.cfg, first[0])}.npy"
+        times_path = path.with_name(path.stem + ".times.npy")
+        self.cache_path = path
+        if path.is_file() and times_path.is_file():
+            arr, times = np.load(path, mmap_mode="r"), np.load(times_path)
+            if arr.shape == shape and times.shape == (shape[0], 3):
+                self.planes, self.times = arr, times
+                return
+            if self.cfg.pool_file:
+                raise EdgemefError(f"{path} holds an RGB pool of shape {arr.shape}, the config asks for {shape}")
+        arr = np.empty(shape, np.float16)
+        times = np.empty((shape[0], 3), np.float64)
+        arr[0], times[0] = first if first is not None else scene_arrays(self.source[0])
+        for i in tqdm(range(1, shape[0]), desc="rendering RGB/HDR scene pool", disable=not progress, leave=False):
+            arr[i], times[i] = scene_arrays(self.source[i])
+        _save(times_path, times)   # times first: the planes file marks a complete pool
+        _save(path, arr)
+        self.planes, self.times = np.load(path, mmap_mode="r"), times
+
+    def scene(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(15, H, W) float32 planes and (3,) times (under, ev0, over) of scene ``i``."""
+        if self.planes is not None:
+            return np.asarray(self.planes[i], np.float32), self.times[i]
+        return scene_arrays(self.source[i % len(self.source)])
+
+
+class RGBCrops(BracketCrops):
+    """Random RGB crops with their targets and exposure ratios.
+
+    Item ``n`` is a dict of float32 tensors:
+        inputs: (6, S, S) under then over RGB in [0, 1] (darkest first, as the networks eat them);
+        ev0, label: (3, S, S) the EV0 frame (the two-phase intermediate target) and the fused label;
+        hdr: (3, S, S) linear radiance, 1 = the over frame's saturation (STHDR's target);
+        ratios: (2,) exposure times of under and over relative to over (so ``ratios[1] == 1``).
+    """
+
+    def __init__(self, pool: RGBScenePool, crop: int, seed: int = 0, augment: bool = True, length: int = 1 << 40):
+        super().__init__(pool, crop, seed, augment, length)
+
+    def __getitem__(self, n: int) -> dict[str, torch.Tensor]:
+        scene, top, left, k, flip = self.plan(n)
+        s = self.crop
+        planes, times = self.pool.scene(scene)
+        p = np.rot90(planes[:, top:top + s, left:left + s], k, axes=(1, 2))
+        if flip:
+            p = p[:, :, ::-1]
+        t = torch.from_numpy(np.ascontiguousarray(p, np.float32))
+        t_under, t_over = float(times[TIMES.index("under")]), float(times[TIMES.index("over")])
+        return {"inputs": t[0:6], "ev0": t[6:9], "label": t[9:12], "hdr": t[12:15],
+                "ratios": torch.tensor([t_under / t_over, 1.0], dtype=torch.float32)}
