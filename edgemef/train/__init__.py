@@ -1,11 +1,16 @@
-"""Training (PyTorch): DenseFuse as Im et al. 2023 train it.
+"""Training (PyTorch): DenseFuse as Im et al. 2023 train it, the two-phase network and STHDR.
 
-Modules: :mod:`~edgemef.train.config` (the run's JSON config and presets),
+Modules: :mod:`~edgemef.train.config` (DenseFuse's JSON config and presets),
+:mod:`~edgemef.train.rgb_config` (the two-phase and STHDR configs),
 :mod:`~edgemef.train.losses` (MS-SSIM, MSE + alpha (1 - MS-SSIM)),
+:mod:`~edgemef.train.twophase_losses`, :mod:`~edgemef.train.hdr_losses`,
 :mod:`~edgemef.train.maskbuilder`, :mod:`~edgemef.train.paramtuner`,
 :mod:`~edgemef.train.dataset` (luminance crops of the synthetic brackets),
-:mod:`~edgemef.train.checkpoint` (safetensors), :mod:`~edgemef.train.loop` (the trainer),
-:mod:`~edgemef.train.plots`, :mod:`~edgemef.train.evaluate` (scores on real pairs).
+:mod:`~edgemef.train.rgb_dataset` (RGB crops with EV0, label and HDR targets),
+:mod:`~edgemef.train.tasks` (what differs per network), :mod:`~edgemef.train.loop` (the trainer),
+:mod:`~edgemef.train.distributed` (torchrun / DDP), :mod:`~edgemef.train.checkpoint` (safetensors),
+:mod:`~edgemef.train.plots`, :mod:`~edgemef.train.evaluate` (scores on real pairs) and
+:mod:`~edgemef.train.synthetic_eval` (scores against synthetic labels).
 
 Example::
 

@@ -28,8 +28,9 @@ def _tensor(t: torch.Tensor) -> torch.Tensor:
 
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int,
-                    config_json: str, history: dict[str, list[float]]) -> Path:
-    """Write a resumable checkpoint after ``step`` completed optimisation steps."""
+                    config_json: str, history: dict[str, list[float]], extra: dict[str, str] | None = None) -> Path:
+    """Write a resumable checkpoint after ``step`` completed optimisation steps (``extra``: more
+    metadata, e.g. ``edgemef.phase``, the training phase the optimiser state belongs to)."""
     tensors: dict[str, torch.Tensor] = {f"model/{k}": _tensor(v) for k, v in model.state_dict().items()}
     opt = optimizer.state_dict()
     scalars: dict[str, dict[str, Any]] = {}
@@ -51,6 +52,7 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
         "edgemef.config": config_json,
         "edgemef.optim_groups": json.dumps({"param_groups": opt["param_groups"], "scalars": scalars}),
     }
+    meta.update(extra or {})
     path = Path(path)
     atomic_write_bytes(path, st_save(tensors, metadata=meta))
     return path
@@ -74,7 +76,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
     Returns:
         dict with 'model' (state_dict), 'optimizer' (optimizer state_dict), 'step', 'config'
-        (JSON text), 'history' (name -> list of floats), 'rng' ('torch' and optional 'cuda' list).
+        (JSON text), 'history' (name -> list of floats), 'rng' ('torch' and optional 'cuda' list),
+        'meta' (all metadata).
     """
     tensors, meta = _read(path)
     if meta.get("edgemef.kind") != "checkpoint":
@@ -102,6 +105,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         "config": meta["edgemef.config"],
         "history": history,
         "rng": {"torch": tensors["rng/torch"], "cuda": [cuda[i] for i in sorted(cuda)]},
+        "meta": meta,
     }
 
 

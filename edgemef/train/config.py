@@ -114,22 +114,28 @@ class TrainConfig:
         need(self.model == "densefuse", f"model '{self.model}' is not trainable here (use 'densefuse')")
         need(self.preset in PRESETS, f"preset '{self.preset}' (choose from {', '.join(PRESETS)})")
         need(self.co_target in CO_TARGETS, f"co_target '{self.co_target}' (choose from {', '.join(CO_TARGETS)})")
-        need(self.device in DEVICES, f"device '{self.device}' (choose from {', '.join(DEVICES)})")
-        need(self.schedule in SCHEDULES, f"schedule '{self.schedule}' (choose from {', '.join(SCHEDULES)})")
-        for name in ("steps", "batch", "checkpoint_every", "log_every"):
-            need(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, f"{name} must be an integer >= 1")
-        need(isinstance(self.crop, int) and 16 <= self.crop, "crop must be an integer >= 16")
-        need(isinstance(self.threads, int) and self.threads >= 0, "threads must be an integer >= 0")
+        check_common(self, need, ("steps", "batch", "checkpoint_every", "log_every"))
         for name in ("alpha", "beta", "co_weight", "mef_ssim_weight"):
             need(isinstance(getattr(self, name), (int, float)) and getattr(self, name) >= 0, f"{name} must be >= 0")
-        need(isinstance(self.lr, (int, float)) and self.lr > 0, "lr must be > 0")
         need(isinstance(self.mask_sigma, (int, float)) and self.mask_sigma > 0, "mask_sigma must be > 0")
-        d = self.data
-        need(len(d.size) == 2 and all(isinstance(s, int) and s >= self.crop for s in d.size),
-             f"data.size {d.size} must be two integers >= crop ({self.crop})")
-        need(len(d.ev_gap) == 2 and 0 < d.ev_gap[0] <= d.ev_gap[1], "data.ev_gap must be [lo, hi] with 0 < lo <= hi")
-        need(isinstance(d.pool, int) and d.pool >= 0, "data.pool must be an integer >= 0")
         return self
+
+
+def check_common(cfg, need, counts: tuple[str, ...]) -> None:
+    """Checks shared by every training config: device, schedule, the integer ``counts`` (>= 1),
+    crop, threads, lr and ``cfg.data``; ``need(ok, message)`` raises on the first failure."""
+    need(cfg.device in DEVICES, f"device '{cfg.device}' (choose from {', '.join(DEVICES)})")
+    need(cfg.schedule in SCHEDULES, f"schedule '{cfg.schedule}' (choose from {', '.join(SCHEDULES)})")
+    for name in counts:
+        need(isinstance(getattr(cfg, name), int) and getattr(cfg, name) >= 1, f"{name} must be an integer >= 1")
+    need(isinstance(cfg.crop, int) and 16 <= cfg.crop, "crop must be an integer >= 16")
+    need(isinstance(cfg.threads, int) and cfg.threads >= 0, "threads must be an integer >= 0")
+    need(isinstance(cfg.lr, (int, float)) and cfg.lr > 0, "lr must be > 0")
+    d = cfg.data
+    need(len(d.size) == 2 and all(isinstance(s, int) and s >= cfg.crop for s in d.size),
+         f"data.size {d.size} must be two integers >= crop ({cfg.crop})")
+    need(len(d.ev_gap) == 2 and 0 < d.ev_gap[0] <= d.ev_gap[1], "data.ev_gap must be [lo, hi] with 0 < lo <= hi")
+    need(isinstance(d.pool, int) and d.pool >= 0, "data.pool must be an integer >= 0")
 
 
 def _build(cls, data: dict[str, Any], where: str):
@@ -140,7 +146,7 @@ def _build(cls, data: dict[str, Any], where: str):
     if unknown:
         raise EdgemefError(f"bad training config: unknown key(s) {', '.join(where + k for k in unknown)}")
     kwargs = dict(data)
-    if cls is TrainConfig and "data" in kwargs:
+    if "data" in kwargs and known.get("data") is not None and cls is not DataConfig:
         kwargs["data"] = _build(DataConfig, kwargs["data"], "data.")
     return cls(**kwargs)
 
@@ -150,11 +156,11 @@ def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     return _build(TrainConfig, data, "").validate()
 
 
-def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig:
-    """Defaults, updated by the JSON file at ``path``, then by non-None ``overrides``.
+def read_config_file(path: str | Path | None) -> dict[str, Any]:
+    """The JSON object in the config file at ``path`` ({} for None).
 
     Raises:
-        EdgemefError: unreadable file, invalid JSON, unknown key or bad value.
+        EdgemefError: unreadable file, invalid JSON or not an object.
     """
     data: dict[str, Any] = {}
     if path is not None:
@@ -166,5 +172,20 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig
             raise EdgemefError(f"training config {path} is not valid JSON ({e.msg}, line {e.lineno})") from None
         if not isinstance(data, dict):
             raise EdgemefError(f"training config {path} must hold a JSON object")
+    return data
+
+
+def build_config(cls, data: dict[str, Any]):
+    """A validated ``cls`` (any training config dataclass with ``validate()``) from a dict."""
+    return _build(cls, data, "").validate()
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig:
+    """Defaults, updated by the JSON file at ``path``, then by non-None ``overrides``.
+
+    Raises:
+        EdgemefError: unreadable file, invalid JSON, unknown key or bad value.
+    """
+    data = read_config_file(path)
     data.update({k: v for k, v in overrides.items() if v is not None})
     return config_from_dict(data)

@@ -1,26 +1,21 @@
-"""The DenseFuse training loop of Im et al. 2023: co-target loss, MaskBuilder, ParamTuner.
+"""The training loop shared by every network, with exact resume and data-parallel training.
 
-Loss of one image (fused ``F``, sources ``S_u``, ``S_o``, co-target ``T``, masks ``M_u``, ``M_o``,
-``l(x, y) = MSE + alpha (1 - MS-SSIM)``)::
-
-    co_weight * l(F, T) + lambda_u * l(M_u F, M_u S_u) + lambda_o * l(M_o F, M_o S_o)
-        [+ mef_ssim_weight * alpha * (1 - MEF-SSIM(S_u, S_o; F))]
-
-the source terms only with MaskBuilder ('mb', 'mbpt'), lambda = beta / 2 without ParamTuner and
-ParamTuner's dynamic weights with it ('mbpt'). Everything random is a function of the seed and
-the step (see :mod:`edgemef.train.dataset`), the learning rate a function of the step, and the
-checkpoint holds the model, Adam state, RNG states and the loss history: a resumed run ends with
-the same weights as an uninterrupted one.
-
-Distributed training later: wrap ``self.model`` in DDP, give each rank its slice of
-:func:`~edgemef.train.dataset.step_indices`, and let rank 0 alone write files (``self.is_main``).
+What differs per network lives in a task (:mod:`edgemef.train.tasks`: DenseFuse, and
+:mod:`~edgemef.train.twophase_task`, :mod:`~edgemef.train.sthdr_task`): model, data, phases,
+loss, learning rate, manifest. DenseFuse's loss (Im et al. 2023) is
+:func:`~edgemef.train.tasks.compute_loss`. Everything random is a function of the seed and the
+step (see :mod:`edgemef.train.dataset`), the learning rate a function of the step, and the
+checkpoint holds the model, the current phase's Adam state, RNG states and the loss history: a
+resumed run ends with the same weights as an uninterrupted one. Under ``torchrun`` the model is
+wrapped in DDP and each rank trains on its shard of the global batch
+(:mod:`edgemef.train.distributed`); rank 0 alone writes files.
 """
 from __future__ import annotations
 
 import json
-import math
 import platform
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -29,17 +24,14 @@ import torch
 from tqdm import tqdm
 
 from edgemef.errors import EdgemefError
-from edgemef.models import create_model
-from edgemef.train.checkpoint import densefuse_manifest, load_checkpoint, save_checkpoint, save_weights
-from edgemef.train.config import TrainConfig, config_from_dict
-from edgemef.train.dataset import PLANES, BracketCrops, ScenePool, fetch_batch
-from edgemef.train.losses import fusion_loss
-from edgemef.train.maskbuilder import build_masks
-from edgemef.train.paramtuner import dynamic_weights, fixed_weights
+from edgemef.train import distributed as ddp
+from edgemef.train.checkpoint import load_checkpoint, save_checkpoint, save_weights
+from edgemef.train.dataset import step_indices
+from edgemef.train.tasks import compute_loss, lr_at, make_task  # noqa: F401  (compute_loss, lr_at: public here)
 
 CHECKPOINT = "checkpoint.safetensors"
 WEIGHTS = "densefuse.safetensors"
-# config keys that may differ between a run and its resumption
+# config keys that may differ between a DenseFuse run and its resumption (each task has its own set)
 RESUMABLE_CHANGES = {"steps", "checkpoint_every", "log_every", "threads", "device"}
 
 
@@ -52,121 +44,133 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def lr_at(cfg: TrainConfig, step: int) -> float:
-    """Learning rate of step ``step`` (a pure function, so resuming needs no scheduler state)."""
-    if cfg.schedule == "cosine":
-        return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * step / cfg.steps))
-    return cfg.lr
-
-
-def compute_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], cfg: TrainConfig):
-    """Total loss (scalar) and its parts (floats, batch means) for one batch."""
-    x = batch["inputs"]
-    fused = model(x)
-    co, co_mse = fusion_loss(fused, batch[cfg.co_target], cfg.alpha)
-    per_image = cfg.co_weight * co
-    parts = {"co": co.mean().item(), "co_mse": co_mse.mean().item()}
-    if cfg.mask_builder:
-        under, over = x[:, 0:1], x[:, 1:2]
-        m_u, m_o = build_masks(under, over, cfg.mask_sigma)
-        l_u, _ = fusion_loss(m_u * fused, m_u * under, cfg.alpha)
-        l_o, _ = fusion_loss(m_o * fused, m_o * over, cfg.alpha)
-        if cfg.param_tuner:
-            g = batch["gammas"]
-            lam = dynamic_weights(g[:, 0:2], g[:, PLANES.index(cfg.co_target)], cfg.beta)
-        else:
-            lam = fixed_weights(x.shape[0], 2, cfg.beta, device=x.device)
-        per_image = per_image + lam[:, 0] * l_u + lam[:, 1] * l_o
-        parts.update(under=l_u.mean().item(), over=l_o.mean().item(), lambda_under=lam[:, 0].mean().item())
-    if cfg.mef_ssim_weight:
-        from edgemef.train.mef_ssim_loss import mef_ssim
-
-        l_mef = cfg.alpha * (1.0 - mef_ssim(x, fused.clamp(0.0, 1.0)))
-        per_image = per_image + cfg.mef_ssim_weight * l_mef
-        parts["mef"] = l_mef.mean().item()
-    total = per_image.mean()
-    parts["loss"] = total.item()
-    return total, parts
-
-
 class Trainer:
     """One training run writing into ``out``.
 
-    Files: ``config.json`` (the full config, seed included), ``checkpoint.safetensors`` (latest,
-    resumable), ``densefuse.safetensors`` (final weights with the manifest), ``loss.png``,
-    ``summary.json`` (steps, final loss, seconds per step, versions).
+    Files (rank 0): ``config.json`` (the full config, seed included), ``checkpoint.safetensors``
+    (latest, resumable), ``<model>.safetensors`` (final weights with the manifest), ``loss.png``,
+    ``summary.json`` (steps, final loss, seconds per step, notes, versions).
+
+    Args:
+        cfg: a :class:`~edgemef.train.config.TrainConfig` (DenseFuse) or a config of
+            :mod:`edgemef.train.rgb_config`; its ``model`` picks the task.
+        out: output folder.
+        resume: continue from ``out/checkpoint.safetensors`` when it exists.
+        progress: show the tqdm bar.
+        pool: a ready scene pool (tests); default: rendered or read from the cache.
+        dist: a :class:`~edgemef.train.distributed.DistContext`; default from the environment.
     """
 
-    def __init__(self, cfg: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True,
-                 pool: ScenePool | None = None):
-        self.cfg, self.out, self.progress = cfg.validate(), Path(out), progress
-        self.is_main = True
+    def __init__(self, cfg, out: str | Path, resume: bool = False, progress: bool = True, pool=None,
+                 dist: ddp.DistContext | None = None):
+        self.cfg, self.out = cfg.validate(), Path(out)
+        self.task = make_task(cfg, pool)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        self.device = resolve_device(cfg.device)
+        device = resolve_device(cfg.device)
+        self.dist = dist or ddp.from_env(device)
+        self.device = ddp.rank_device(device, self.dist)
+        self.is_main = self.dist.is_main
+        self.progress = progress and self.is_main
+        self.task.setup(self.device)
         self.out.mkdir(parents=True, exist_ok=True)
         ckpt = self.out / CHECKPOINT
         if ckpt.exists() and not resume:
             raise EdgemefError(f"{self.out} already holds a checkpoint: pass --resume, or choose another --out")
         torch.manual_seed(cfg.seed)
-        self.model = create_model(cfg.model).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.model = self.task.build_model().to(self.device)
         self.step = 0
         self.history: dict[str, list[float]] = {}
         self.resumed = resume and ckpt.exists()
-        if self.resumed:
-            self._restore(ckpt)
-        self.pool = pool or ScenePool(cfg.data, progress=progress)
-        self.dataset = BracketCrops(self.pool, cfg.crop, seed=cfg.seed)
+        state = self._read_checkpoint(ckpt) if self.resumed else None
+        phase = self.task.phase_at(self.step)
+        if state is not None:
+            self.model.load_state_dict(state["model"])
+            saved = state["meta"].get("edgemef.phase", phase.name)
+            # the optimiser state belongs to the phase it was saved in (the last one of a run that
+            # finished there, before its next phase was added): load it there, then move on
+            self._enter(next((p for p in self.task.phases() if p.name == saved), phase))
+            self.optimizer.load_state_dict(state["optimizer"])
+        if state is None or self.phase != phase:
+            self._enter(phase)
+        if not self.is_main:  # rank 0 renders (or reads) the scene pool first, the others read its cache
+            ddp.barrier(self.dist)
+        self.dataset = self.task.dataset(progress=self.progress)
+        if self.is_main:
+            ddp.barrier(self.dist)
 
-    def _restore(self, ckpt: Path) -> None:
+    @property
+    def weights_name(self) -> str:
+        return self.task.weights_name
+
+    def _read_checkpoint(self, ckpt: Path) -> dict:
+        from edgemef.train.rgb_config import config_for
+
         state = load_checkpoint(ckpt)
-        saved = config_from_dict(json.loads(state["config"])).to_dict()
+        saved = config_for(json.loads(state["config"])).to_dict()
         now = self.cfg.to_dict()
-        changed = sorted(k for k in now if now[k] != saved[k] and k not in RESUMABLE_CHANGES)
+        changed = sorted(k for k in now if now[k] != saved.get(k) and k not in self.task.resumable)
         if changed:
             raise EdgemefError(f"--resume with a config that differs from the checkpoint's in: {', '.join(changed)}")
         if state["step"] > self.cfg.steps:
             raise EdgemefError(f"checkpoint is at step {state['step']}, beyond --steps {self.cfg.steps}")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng"]["torch"])
         if state["rng"]["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         self.step, self.history = state["step"], state["history"]
+        return state
+
+    def _enter(self, phase) -> None:
+        """Set up ``phase``: the forward module (DDP-wrapped when distributed) and a fresh Adam."""
+        self.phase = phase
+        module, params = self.task.enter(self.model, phase)
+        self.forward_module = ddp.wrap(module, self.dist, self.device)
+        self.optimizer = torch.optim.Adam(params, lr=self.cfg.lr)
 
     def _record(self, parts: dict[str, float]) -> None:
         for k, v in parts.items():
             self.history.setdefault(k, []).append(float(v))
 
     def train_step(self) -> dict[str, float]:
-        """One optimisation step (``self.step`` -> ``self.step + 1``)."""
+        """One optimisation step (``self.step`` -> ``self.step + 1``) on the global batch."""
         self.model.train()
-        batch = {k: v.to(self.device) for k, v in fetch_batch(self.dataset, self.step, self.cfg.batch).items()}
-        lr = lr_at(self.cfg, self.step)
+        indices = ddp.shard(step_indices(self.step, self.cfg.batch), self.dist)
+        batch = {k: v.to(self.device) for k, v in self.task.batch(self.dataset, indices).items()}
+        lr = self.task.lr(self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        loss, parts = compute_loss(self.model, batch, self.cfg)
-        if not torch.isfinite(loss):
-            raise EdgemefError(f"loss became {loss.item()} at step {self.step}")
+        loss, parts = self.task.loss(self.forward_module, batch, self.phase)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if self.dist.enabled:   # backward first: every rank joins the gradient all-reduce
+            loss.backward()
+            parts = ddp.mean_parts(parts, self.dist, self.device)
+            if not all(map(torch.isfinite, map(torch.tensor, parts.values()))):
+                raise EdgemefError(f"loss became {parts['loss']} at step {self.step}")
+        else:
+            if not torch.isfinite(loss):
+                raise EdgemefError(f"loss became {loss.item()} at step {self.step}")
+            loss.backward()
         self.optimizer.step()
         self.step += 1
         self._record(parts)
+        nxt = self.task.phase_at(self.step)
+        if nxt != self.phase and self.step < self.cfg.steps:
+            self._enter(nxt)
         return parts
 
     def save_checkpoint(self) -> None:
         if self.is_main:
             save_checkpoint(self.out / CHECKPOINT, self.model, self.optimizer, self.step,
-                            self.cfg.to_json(), self.history)
+                            self.cfg.to_json(), self.history, {"edgemef.phase": self.phase.name})
             self._plot()
 
     def _plot(self) -> None:
         from edgemef.train.plots import plot_losses
 
+        marks = [p.start for p in self.task.phases()[1:]]
         try:
-            plot_losses(self.history, self.out / "loss.png", title=f"densefuse {self.cfg.preset} / {self.cfg.co_target}")
+            plot_losses(self.history, self.out / "loss.png", title=self.task.plot_title, curves=self.task.curves,
+                        ylabel=self.task.ylabel, marks=marks)
         except Exception as e:  # a plot must never kill a run
             tqdm.write(f"note: loss plot failed ({e})")
 
@@ -179,7 +183,8 @@ class Trainer:
             if self._stop:  # second signal: give up at once
                 raise KeyboardInterrupt
             self._stop = True
-            tqdm.write("stopping after this step (checkpoint follows); signal again to abort")
+            if self.is_main:
+                tqdm.write("stopping after this step (checkpoint follows); signal again to abort")
 
         return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
 
@@ -193,10 +198,12 @@ class Trainer:
         cfg = self.cfg
         if self.is_main:
             (self.out / "config.json").write_text(cfg.to_json() + "\n")
+            for note in self.task.notes():
+                print(f"WARNING: {note}", file=sys.stderr, flush=True)
         start, t0 = self.step, time.perf_counter()
         self._stop = False
         previous = self._install_stop_handlers()
-        bar = tqdm(total=cfg.steps, initial=self.step, desc=f"densefuse[{cfg.preset}]", unit="step",
+        bar = tqdm(total=cfg.steps, initial=self.step, desc=self.task.title, unit="step",
                    disable=not self.progress, dynamic_ncols=True)
         try:
             while self.step < cfg.steps:
@@ -204,8 +211,8 @@ class Trainer:
                 bar.update(1)
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                     n = min(cfg.log_every, len(self.history["loss"]))
-                    bar.set_postfix(loss=f"{sum(self.history['loss'][-n:]) / n:.2f}", co=f"{parts['co']:.2f}")
-                if self._stop:
+                    bar.set_postfix(loss=f"{sum(self.history['loss'][-n:]) / n:.4g}", **self.task.postfix(parts))
+                if ddp.any_rank(self._stop, self.dist, self.device):
                     self.save_checkpoint()
                     raise KeyboardInterrupt
                 if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
@@ -219,18 +226,25 @@ class Trainer:
         return self._finish(seconds / (self.step - start) if self.step > start else None)
 
     def _finish(self, sec_per_step: float | None) -> Path:
-        path = self.out / WEIGHTS
+        path = self.out / self.task.weights_name
         if not self.is_main:
             return path
+        notes = self.task.notes()
         extra = {"edgemef.step": str(self.step), "edgemef.seed": str(self.cfg.seed)}
-        save_weights(path, self.model, densefuse_manifest(), self.cfg.to_json(), extra)
+        if notes:
+            extra["edgemef.notes"] = json.dumps(notes)
+        save_weights(path, self.model, self.task.manifest(self.model), self.cfg.to_json(), extra)
         tail = self.history["loss"][-min(50, len(self.history["loss"])):]
         summary = {
-            "steps": self.step, "seed": self.cfg.seed, "final_loss_mean_last_50": sum(tail) / len(tail),
+            "model": self.task.name, "steps": self.step, "seed": self.cfg.seed,
+            "final_loss_mean_last_50": sum(tail) / len(tail),
             "seconds_per_step_this_session": None if sec_per_step is None else round(sec_per_step, 4),
-            "device": str(self.device),
+            "device": str(self.device), "processes": self.dist.world,
             "threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version(),
             "config": self.cfg.to_dict(), "weights": path.name,
         }
+        if notes:
+            summary["warnings"] = notes
+        summary.update(self.task.describe())
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return path

@@ -22,8 +22,16 @@ def smooth(values: list[float], window: int) -> np.ndarray:
     return (c[idx] - c[lo]) / (idx - lo)
 
 
-def plot_losses(history: dict[str, list[float]], path: str | Path, title: str = "") -> Path:
-    """Plot the per-step loss curves in ``history`` (raw, faint; smoothed, bold) to a PNG."""
+def plot_losses(history: dict[str, list[float]], path: str | Path, title: str = "",
+                curves: tuple[str, ...] = CURVES, ylabel: str = "MSE + alpha (1 - MS-SSIM)",
+                marks: list[int] | tuple[int, ...] = ()) -> Path:
+    """Plot the per-step loss curves in ``history`` (raw, faint; smoothed, bold) to a PNG.
+
+    Args:
+        curves: history keys to draw (missing ones are skipped).
+        ylabel: y-axis label.
+        marks: steps to mark with a vertical line (e.g. where a training phase starts).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -32,14 +40,16 @@ def plot_losses(history: dict[str, list[float]], path: str | Path, title: str = 
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     n = len(history.get("loss", []))
     window = max(1, n // 50)
-    for name in CURVES:
+    for name in curves:
         if name not in history or not history[name]:
             continue
         steps = np.arange(1, len(history[name]) + 1)
         line, = ax.plot(steps, smooth(history[name], window), lw=1.6, label=name)
         ax.plot(steps, history[name], lw=0.5, alpha=0.25, color=line.get_color())
+    for m in marks:
+        ax.axvline(m, color="k", lw=0.8, ls="--", alpha=0.6)
     ax.set_xlabel("step")
-    ax.set_ylabel("MSE + alpha (1 - MS-SSIM)")
+    ax.set_ylabel(ylabel)
     ax.set_yscale("log")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="upper right")
