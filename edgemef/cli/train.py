@@ -1,4 +1,8 @@
-"""`edgemef train`: train the fusion networks (needs edgemef[train], i.e. torch)."""
+"""`edgemef train`: train the fusion networks (needs edgemef[train], i.e. torch).
+
+Every subcommand also runs under ``torchrun --nproc_per_node N`` (DistributedDataParallel:
+NCCL on GPUs, gloo on CPUs; the global batch is split over the processes).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,12 +12,60 @@ import click
 
 @click.group("train")
 def train_cmd():
-    """Train a fusion network on synthetic brackets (PyTorch; CUDA when present)."""
+    """Train a fusion network on synthetic brackets (PyTorch; CUDA when present; torchrun for DDP)."""
+
+
+def _common(default_out: str):
+    """The options every trainer takes (after its own)."""
+    def deco(fn):
+        opts = [
+            click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                         help="JSON training config (see configs/); command-line options override its values."),
+            click.option("--batch", type=int, default=None,
+                         help="Crops per step (the global batch: split over torchrun processes)."),
+            click.option("--crop", type=int, default=None, help="Square crop side in pixels."),
+            click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path(default_out),
+                         show_default=True, help="Output folder: config, checkpoint, weights, loss plot, summary."),
+            click.option("--resume", is_flag=True, help="Continue from <out>/checkpoint.safetensors (same config; "
+                                                        "the step count may grow). Without a checkpoint, start afresh."),
+            click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+                         help="Where to train: 'auto' uses CUDA when torch sees a GPU. Default: the config's, else auto."),
+            click.option("--seed", type=int, default=None, help="Initialisation and sampling seed."),
+            click.option("--threads", type=int, default=None,
+                         help="torch CPU threads (0: torch's default). Default: the config's, else 1."),
+            click.option("-q", "--quiet", is_flag=True, help="No progress bar; print only the result."),
+        ]
+        for opt in reversed(opts):
+            fn = opt(fn)
+        return fn
+    return deco
+
+
+def _train(cfg, out: Path, resume: bool, quiet: bool, done: str) -> None:
+    """Run a Trainer; Ctrl-C -> checkpoint + exit 130; rank 0 alone reports."""
+    from edgemef.train import distributed as ddp
+    from edgemef.train.loop import Trainer
+
+    trainer = Trainer(cfg, out, resume=resume, progress=not quiet)
+    try:
+        if resume and not trainer.resumed and trainer.is_main:
+            click.echo(f"note: no checkpoint in {out}; starting afresh", err=True)
+        try:
+            weights = trainer.run()
+        except KeyboardInterrupt:
+            if trainer.is_main:
+                click.echo(f"interrupted after step {trainer.step}; checkpoint saved in {out}: continue with --resume",
+                           err=True)
+            raise SystemExit(130) from None
+        if trainer.is_main:
+            for note in trainer.task.notes():
+                click.echo(f"WARNING: {note}", err=True)
+            click.echo(f"trained {trainer.step} steps ({done}) -> {weights}")
+    finally:
+        ddp.shutdown(trainer.dist)
 
 
 @train_cmd.command("densefuse")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="JSON training config (see configs/); command-line options override its values.")
 @click.option("--preset", type=click.Choice(["co", "mb", "mbpt"]), default=None,
               help="Loss preset (Im et al. 2023, Table 2): 'co' co-target loss only, 'mb' + MaskBuilder, "
                    "'mbpt' + MaskBuilder + ParamTuner. Default: the config's, else mbpt.")
@@ -21,18 +73,8 @@ def train_cmd():
               help="Co-target: 'ev0' the correctly exposed frame (the paper), 'label' the renderer's fused "
                    "reference, 'mertens' Mertens fusion of the input pair. Default: the config's, else ev0.")
 @click.option("--steps", type=int, default=None, help="Optimisation steps in total (a resumed run continues to it).")
-@click.option("--batch", type=int, default=None, help="Crops per step.")
-@click.option("--crop", type=int, default=None, help="Square crop side in pixels (the paper: 256).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/densefuse"),
-              show_default=True, help="Output folder: config, checkpoint, weights, loss plot, summary.")
-@click.option("--resume", is_flag=True, help="Continue from <out>/checkpoint.safetensors (same config; "
-                                              "--steps may grow). Without a checkpoint, start afresh.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
-              help="Where to train: 'auto' uses CUDA when torch sees a GPU. Default: the config's, else auto.")
-@click.option("--seed", type=int, default=None, help="Initialisation and sampling seed.")
-@click.option("--threads", type=int, default=None, help="torch CPU threads (0: torch's default). Default: the config's, else 1.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar; print only the result.")
-def densefuse_cmd(config_file, preset, co_target, steps, batch, crop, out, resume, device, seed, threads, quiet):
+@_common("runs/densefuse")
+def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resume, device, seed, threads, quiet):
     """Train DenseFuse the way Im et al. 2023 do: co-target loss, MaskBuilder, ParamTuner.
 
     Writes OUT/densefuse.safetensors (weights + artifact manifest), OUT/config.json,
@@ -42,17 +84,57 @@ def densefuse_cmd(config_file, preset, co_target, steps, batch, crop, out, resum
         edgemef train densefuse --config configs/densefuse_default.json --out runs/default
     """
     from edgemef.train.config import load_config
-    from edgemef.train.loop import Trainer
 
     cfg = load_config(config_file, preset=preset, co_target=co_target, steps=steps, batch=batch, crop=crop,
                       device=device, seed=seed, threads=threads)
-    trainer = Trainer(cfg, out, resume=resume, progress=not quiet)
-    if resume and not trainer.resumed:
-        click.echo(f"note: no checkpoint in {out}; starting afresh", err=True)
-    try:
-        weights = trainer.run()
-    except KeyboardInterrupt:
-        click.echo(f"interrupted after step {trainer.step}; checkpoint saved in {out}: continue with --resume",
-                   err=True)
-        raise SystemExit(130) from None
-    click.echo(f"trained {trainer.step} steps ({cfg.preset}, co-target {cfg.co_target}) -> {weights}")
+    _train(cfg, out, resume, quiet, f"{cfg.preset}, co-target {cfg.co_target}")
+
+
+@train_cmd.command("twophase")
+@click.option("--phase1-steps", type=int, default=None,
+              help="Steps of phase 1 (the UNet alone, target: the EV0 frame). Default: the config's, else 1000.")
+@click.option("--phase2-steps", type=int, default=None,
+              help="Steps of phase 2 (phase 1 frozen, target: the label); may grow on --resume. "
+                   "Default: the config's, else 1000.")
+@click.option("--vgg-weights", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="torchvision-style VGG-19 state dict (.pth or .safetensors) for the perceptual loss term. "
+                   "Without it the VGG term is OFF (the run says so on stderr and in summary.json).")
+@_common("runs/twophase")
+def twophase_cmd(phase1_steps, phase2_steps, vgg_weights, config_file, batch, crop, out, resume, device, seed,
+                 threads, quiet):
+    """Train the two-phase network, decoupled: phase 1 (UNet -> intermediate exposure, against EV0),
+    then phase 1 frozen while phase 2 (attention merging) trains against the label.
+
+    Loss L1 + lambda_vgg VGG + lambda_ssim (1 - SSIM) in both phases. Writes
+    OUT/twophase.safetensors (weights + manifest), config.json, checkpoint.safetensors, loss.png,
+    summary.json. Ctrl-C checkpoints; --resume continues (in either phase). Example:
+
+        edgemef train twophase --config configs/twophase_default.json --vgg-weights vgg19.pth
+    """
+    from edgemef.train.rgb_config import load_model_config
+
+    cfg = load_model_config("twophase", config_file, phase1_steps=phase1_steps, phase2_steps=phase2_steps,
+                            vgg_weights=vgg_weights, batch=batch, crop=crop, device=device, seed=seed,
+                            threads=threads)
+    _train(cfg, out, resume, quiet, f"phase 1 {cfg.phase1_steps} + phase 2 {cfg.phase2_steps}, "
+                                     f"VGG {'on' if cfg.vgg_weights and cfg.lambda_vgg else 'OFF'}")
+
+
+@train_cmd.command("sthdr")
+@click.option("--ablation", type=click.Choice(["full", "single_scale", "no_align"]), default=None,
+              help="Table 3 variant: the full network, a single scale, or no Align Net. Default: the config's, else full.")
+@click.option("--steps", type=int, default=None, help="Optimisation steps in total (a resumed run continues to it).")
+@_common("runs/sthdr")
+def sthdr_cmd(ablation, steps, config_file, batch, crop, out, resume, device, seed, threads, quiet):
+    """Train STHDR: LDR frames + exposure ratios -> radiance, L1 on mu-law (mu 5000) at every scale.
+
+    Writes OUT/sthdr.safetensors (weights + manifest, output 'hdr'), config.json,
+    checkpoint.safetensors, loss.png, summary.json. Ctrl-C checkpoints; --resume continues. Example:
+
+        edgemef train sthdr --config configs/sthdr_no_align.json --out runs/sthdr_no_align
+    """
+    from edgemef.train.rgb_config import load_model_config
+
+    cfg = load_model_config("sthdr", config_file, ablation=ablation, steps=steps, batch=batch, crop=crop,
+                            device=device, seed=seed, threads=threads)
+    _train(cfg, out, resume, quiet, f"ablation {cfg.ablation}")
