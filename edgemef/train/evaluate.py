@@ -1,11 +1,20 @@
-"""Score trained DenseFuse weights on real under/over pairs (mefb-dev), as the runtime would fuse.
+"""Score trained networks (DenseFuse, the two-phase network, STHDR) beside classical methods.
 
 Every image goes through :func:`edgemef.netio.prepare_input` / :func:`~edgemef.netio.finish_output`
-(the runtime's own pre/post-processing: CIELAB L in, mean chroma out), the torch model in between,
-and :func:`edgemef.metrics.score` on the result against the two sources. Usage::
+(the runtime's own pre/post-processing: CIELAB L in and mean chroma out for DenseFuse, RGB for
+the others, mu-law tone mapping of STHDR's radiance), the torch model in between. STHDR also
+takes exposure ratios: from the files' EXIF times when every frame has one, else estimated
+from the pixels (:func:`edgemef.hdr.exposure_ratios`). Two test sets:
 
-    python -m edgemef.train.evaluate runs/x/densefuse.safetensors --pairs /work/shared/data/mefb-dev
-    python -m edgemef.train.evaluate --baselines mertens,average --pairs DIR --json out.json
+* real pairs (``--pairs``, e.g. mefb-dev; no ground truth): MEF-SSIM, Q^AB/F, ... against the
+  sources, via :func:`edgemef.metrics.score`;
+* synthetic labelled sets (``--synthetic N``): PSNR, SSIM, MS-SSIM and VIF against the
+  renderer's labels, on a seed no training run uses (:mod:`edgemef.train.synthetic_eval`).
+
+Usage::
+
+    python -m edgemef.train.evaluate runs/tp/twophase.safetensors runs/st/sthdr.safetensors \\
+        --baselines mertens --pairs ../shared/data/mefb-dev --synthetic 32 --json scores.json
 """
 from __future__ import annotations
 
@@ -14,6 +23,7 @@ import json
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -53,34 +63,112 @@ def run_network(model: torch.nn.Module, x: np.ndarray, band: int = 256) -> np.nd
     return out
 
 
-def fuse_with_model(model: torch.nn.Module, images: list[np.ndarray], manifest: Manifest) -> np.ndarray:
-    """Fuse aligned RGB brackets (darkest first) with a torch model, through netio."""
+def model_ratios(images: list[np.ndarray], manifest: Manifest, times=None) -> np.ndarray:
+    """(1, N) float32 exposure times relative to the model's reference frame."""
+    from edgemef.hdr import exposure_ratios
+
+    ref = manifest.extra.get("reference")
+    return exposure_ratios(images, times, reference=ref).ratios.astype(np.float32)[None]
+
+
+@torch.no_grad()
+def _forward(model: torch.nn.Module, x: np.ndarray, images: list[np.ndarray], manifest: Manifest,
+             times=None) -> np.ndarray:
+    """Network output for the prepared input ``x`` (1, C_in, Hp, Wp) -> (1, C, Hp, Wp)."""
+    model.eval()
+    if manifest.colour_space == "lab-l":
+        return run_network(model, x)
+    if manifest.model == "sthdr":
+        ratios = torch.from_numpy(model_ratios(images, manifest, times))
+        return model(torch.from_numpy(x), ratios).numpy()
+    return model(torch.from_numpy(x)).numpy()
+
+
+def run_model(model: torch.nn.Module, images: list[np.ndarray], manifest: Manifest, times=None) -> np.ndarray:
+    """The raw network output (1, C, H, W) for aligned RGB brackets (darkest first), before
+    :func:`~edgemef.netio.finish_output` (for STHDR: linear radiance)."""
     x, ctx = netio.prepare_input(images, manifest)
-    return netio.finish_output(run_network(model, x), ctx, manifest)
+    return _forward(model, x, images, manifest, times)[:, :, : ctx.height, : ctx.width]
+
+
+def fuse_with_model(model: torch.nn.Module, images: list[np.ndarray], manifest: Manifest, times=None,
+                    keep: dict | None = None) -> np.ndarray:
+    """Fuse aligned RGB brackets (darkest first) with a torch model, through netio: (H, W, 3) RGB.
+
+    Args:
+        times: exposure times of the frames (seconds, any unit) for STHDR; None: estimated.
+        keep: if given, ``keep['raw']`` receives the raw (1, C, H, W) network output.
+    """
+    x, ctx = netio.prepare_input(images, manifest)
+    y = _forward(model, x, images, manifest, times)
+    if keep is not None:
+        keep["raw"] = y[:, :, : ctx.height, : ctx.width]
+    return netio.finish_output(y, ctx, manifest)
 
 
 def load_model(weights: str | Path) -> tuple[torch.nn.Module, Manifest]:
-    """DenseFuse (or any registered model) from shipped weights or a training checkpoint."""
-    from edgemef.models import create_model
-    from edgemef.train.checkpoint import densefuse_manifest, load_checkpoint, load_weights
+    """Any trained network from its shipped weights or a training checkpoint.
+
+    The model and its config come from the weights' manifest (``extra['config']``), or for a
+    checkpoint from the training config it holds.
+    """
     from safetensors import safe_open
 
-    with safe_open(str(weights), framework="pt") as f:
+    from edgemef.models import create_model
+    from edgemef.train.checkpoint import load_checkpoint, load_weights
+
+    p = Path(weights)
+    if not p.is_file():
+        raise EdgemefError(f"{p}: no such weights file")
+    with safe_open(str(p), framework="pt") as f:
         kind = (f.metadata() or {}).get("edgemef.kind")
     if kind == "checkpoint":
-        state, manifest = load_checkpoint(weights)["model"], densefuse_manifest()
+        from edgemef.train.rgb_config import config_for
+        from edgemef.train.tasks import manifest_for
+
+        ck = load_checkpoint(p)
+        state, manifest = ck["model"], manifest_for(config_for(json.loads(ck["config"])))
     else:
-        state, manifest, _ = load_weights(weights)
-    model = create_model(manifest.model)
+        state, manifest, _ = load_weights(p)
+    model = create_model(manifest.model, **dict(manifest.extra.get("config") or {}))
     model.load_state_dict(state)
     return model.eval(), manifest
 
 
-def evaluate(fuse_fn, pairs: list[tuple[str, list[Path]]], names=METRICS, desc: str = "eval") -> dict:
+class ModelMethod:
+    """A loaded network as ``fn(images, times=None) -> RGB``; keeps STHDR's last radiance."""
+
+    takes_times = True
+
+    def __init__(self, weights: str | Path):
+        self.model, self.manifest = load_model(weights)
+        self.name = f"{self.manifest.model}:{weights}"
+        self.last_hdr: np.ndarray | None = None
+
+    def __call__(self, images: list[np.ndarray], times=None) -> np.ndarray:
+        keep: dict = {}
+        out = fuse_with_model(self.model, images, self.manifest, times, keep)
+        if self.manifest.output == "hdr":
+            self.last_hdr = keep["raw"][0].transpose(1, 2, 0)
+        return out
+
+
+def shrink(images: list[np.ndarray], max_side: int) -> list[np.ndarray]:
+    """Downscale (area) so the longer side is at most ``max_side`` (0: unchanged)."""
+    h, w = images[0].shape[:2]
+    if not max_side or max(h, w) <= max_side:
+        return images
+    f = max_side / max(h, w)
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    return [cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in images]
+
+
+def evaluate(fuse_fn, pairs: list[tuple[str, list[Path]]], names=METRICS, desc: str = "eval",
+             max_side: int = 0) -> dict:
     """Score ``fuse_fn(images) -> RGB`` on every pair: {'per_scene': {...}, 'mean': {...}}."""
     per = {}
     for scene, files in tqdm(pairs, desc=desc, leave=False):
-        images = [b.image for b in load_brackets(files)]
+        images = shrink([b.image for b in load_brackets(files)], max_side)
         per[scene] = score(fuse_fn(images), images, names=list(names))
     mean = {n: float(np.mean([s[n] for s in per.values()])) for n in names}
     return {"per_scene": per, "mean": mean, "count": len(per)}
@@ -92,38 +180,62 @@ def _baseline(name: str):
     return get_method(name)
 
 
+def print_table(results: dict, names, heading: str) -> None:
+    print(heading)
+    print("| method | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for key, r in results.items():
+        print(f"| {key} | " + " | ".join(f"{r['mean'][n]:.4f}" if n in r["mean"] else "-" for n in names) + " |")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from edgemef.train.synthetic_eval import SYNTHETIC_METRICS, SYNTHETIC_SEED, score_synthetic, synthetic_sets
+
     ap = argparse.ArgumentParser(prog="python -m edgemef.train.evaluate", description=__doc__.split("\n")[0])
-    ap.add_argument("weights", nargs="*", help="densefuse .safetensors weights (or training checkpoints) to score")
-    ap.add_argument("--pairs", required=True, help="folder of <scene>/<scene>_A.*, _B.* pairs (mefb-dev)")
+    ap.add_argument("weights", nargs="*", help="trained .safetensors weights (or training checkpoints) of any "
+                                               "network: densefuse, twophase, sthdr")
+    ap.add_argument("--pairs", default="", help="folder of <scene>/<scene>_A.*, _B.* pairs (mefb-dev)")
+    ap.add_argument("--synthetic", type=int, default=0, help="also score N synthetic labelled sets (PSNR, SSIM, ...)")
+    ap.add_argument("--synthetic-seed", type=int, default=SYNTHETIC_SEED, help="their seed (distinct from training)")
+    ap.add_argument("--synthetic-size", type=int, default=256, help="their side in pixels")
     ap.add_argument("--baselines", default="", help="comma-separated classical methods to score too (mertens,average)")
-    ap.add_argument("--metrics", default=",".join(METRICS), help="comma-separated metric names")
+    ap.add_argument("--metrics", default=",".join(METRICS), help="comma-separated metric names for --pairs")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N pairs (0: all)")
+    ap.add_argument("--max-side", type=int, default=0, help="downscale pairs to this longer side first (0: full size)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--json", default="", help="write all results (per scene too) to this JSON file")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
-        pairs = find_pairs(args.pairs)[: args.limit or None]
-        if not pairs:
+        if not args.pairs and not args.synthetic:
+            raise EdgemefError("nothing to score: give --pairs DIR and/or --synthetic N")
+        pairs = find_pairs(args.pairs)[: args.limit or None] if args.pairs else []
+        if args.pairs and not pairs:
             raise EdgemefError(f"{args.pairs}: no two-image bracket sets found")
+        methods = {b: _baseline(b) for b in args.baselines.split(",") if b}
+        for w in args.weights:
+            m = ModelMethod(w)
+            methods[m.name] = m
     except EdgemefError as e:
         print(f"edgemef: error: {e}", file=sys.stderr)
         return 2
     names = [n.strip() for n in args.metrics.split(",") if n.strip()]
-    results = {}
-    for b in [b for b in args.baselines.split(",") if b]:
-        results[b] = evaluate(_baseline(b), pairs, names, desc=b)
-    for w in args.weights:
-        model, manifest = load_model(w)
-        results[w] = evaluate(lambda ims: fuse_with_model(model, ims, manifest), pairs, names, desc=Path(w).parent.name)
-    print(f"{len(pairs)} pairs from {args.pairs}")
-    print("| method | " + " | ".join(names) + " |")
-    print("|---|" + "---|" * len(names))
-    for key, r in results.items():
-        print(f"| {key} | " + " | ".join(f"{r['mean'][n]:.4f}" for n in names) + " |")
+    record: dict = {}
+    if pairs:
+        res = {k: evaluate(fn, pairs, names, desc=k, max_side=args.max_side) for k, fn in methods.items()}
+        record["pairs"] = {"folder": args.pairs, "max_side": args.max_side, "results": res}
+        side = f", longer side <= {args.max_side}" if args.max_side else ""
+        print_table(res, names, f"{len(pairs)} pairs from {args.pairs}{side}")
+    if args.synthetic:
+        sets = synthetic_sets(args.synthetic, args.synthetic_seed, (args.synthetic_size,) * 2)
+        res = {k: score_synthetic(fn, sets, desc=k) for k, fn in methods.items()}
+        record["synthetic"] = {"count": args.synthetic, "seed": args.synthetic_seed, "size": args.synthetic_size,
+                               "results": res}
+        cols = list(SYNTHETIC_METRICS) + (["psnr_mu"] if any("psnr_mu" in r["mean"] for r in res.values()) else [])
+        print_table(res, cols, f"{args.synthetic} synthetic labelled sets (seed {args.synthetic_seed}, "
+                               f"{args.synthetic_size}px), against the renderer's labels")
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
     return 0
 
 
