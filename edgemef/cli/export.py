@@ -4,6 +4,7 @@ Torch-free at import (``--help`` stays fast); torch loads when an export runs.
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from edgemef.errors import EdgemefError
 from edgemef.export.targets import PRECISIONS, help_text, validate
 
 CALIB_METHODS = ("minmax", "entropy", "percentile")
+ANDROID_MODEL = "edgemef.ort"  # the asset android_demo loads (its manifest: edgemef.ort.json)
 
 
 def parse_shape(text: str) -> tuple[int, int]:
@@ -52,9 +54,13 @@ def _target_help() -> str:
               help="Inference threads for the parity check and the latency figure (default: all cores).")
 @click.option("--latency/--no-latency", default=True, show_default=True,
               help="Time one 1280x720 network call of the artifact on this machine.")
+@click.option("--android-assets", type=click.Path(path_type=Path), default=None,
+              help="ort-mobile only: also put the model and its JSON manifest into this folder, as "
+                   f"{ANDROID_MODEL} and {ANDROID_MODEL}.json (the Android app's assets: "
+                   "android_demo/app/src/main/assets). Created if missing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars; print only the artifact path and errors.")
 def export_cmd(model, weights, target, precision, calib, calib_method, shape, dynamic, output, parity_pairs,
-               parity_count, threads, latency, quiet):
+               parity_count, threads, latency, android_assets, quiet):
     """Export a trained fusion network for an edge runtime, check it against PyTorch, print a summary.
 
     Every export runs the artifact and the PyTorch model on the same real brackets and fails when
@@ -75,6 +81,10 @@ def export_cmd(model, weights, target, precision, calib, calib_method, shape, dy
     fixed = parse_shape(shape) if shape else None
     if calib is not None and not calib.exists():
         raise EdgemefError(f"{calib}: no such calibration folder or table")
+    if android_assets is not None:
+        if t.name != "ort-mobile":
+            raise EdgemefError("--android-assets applies to --target ort-mobile only")
+        _android_folder(android_assets)
     from edgemef.export.pipeline import Exporter, ExportOptions, check_output, default_output
     from edgemef.export.source import load_network
 
@@ -89,6 +99,7 @@ def export_cmd(model, weights, target, precision, calib, calib_method, shape, dy
         CalibrationTable.load(table)  # a bad table fails before the export starts
     network = load_network(model, weights)
     result = Exporter(network, options).export(t.name, precision, out)
+    copies = _to_android_assets(result.artifact, android_assets) if android_assets is not None else []
     if quiet:
         click.echo(str(result.files[0]))
         return
@@ -99,3 +110,28 @@ def export_cmd(model, weights, target, precision, calib, calib_method, shape, dy
             click.echo(f"edgemef: {line.strip()}", err=True)
         else:
             click.echo(line)
+    if copies:
+        click.echo(f"  android assets: {', '.join(str(c) for c in copies)}")
+
+
+def _android_folder(folder: Path) -> None:
+    """The assets folder must be (or become) a writable directory; checked before the export runs."""
+    if folder.exists() and not folder.is_dir():
+        raise EdgemefError(f"--android-assets {folder}: not a directory")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise EdgemefError(f"--android-assets {folder}: cannot create it ({e.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise EdgemefError(f"--android-assets {folder}: not writable")
+
+
+def _to_android_assets(artifact: Path, folder: Path) -> list[Path]:
+    """Copy the .ort model and its manifest JSON into the app's assets under the names the app loads."""
+    from edgemef.io import atomic_write_bytes
+
+    pairs = [(artifact, folder / ANDROID_MODEL),
+             (artifact.with_name(artifact.name + ".json"), folder / f"{ANDROID_MODEL}.json")]
+    for src, dest in pairs:
+        atomic_write_bytes(dest, src.read_bytes())
+    return [dest for _, dest in pairs]
