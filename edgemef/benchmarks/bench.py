@@ -133,7 +133,7 @@ def run_bench(cfg: BenchConfig, networks: list | None = None) -> dict:
 
         aligned = align_brackets(frames, pick_reference(frames)).images
         total = 5 + sum(1 + len(plan) if net is not None else 1 for _, net, _ in networks)
-        peak = {"repeats": 3, "min_seconds": 1.0} if cfg.quick else {"repeats": 5, "min_seconds": 2.0}
+        peak = {"repeats": 3, "min_seconds": 0.5, "warmup": 1} if cfg.quick else {"repeats": 5, "min_seconds": 2.0}
         with tqdm(total=total, desc="bench", unit="row", disable=not cfg.progress, leave=False) as bar:
             bar.set_postfix_str("CPU peak")
             early = measure_peaks(cfg.threads, cfg.peak_size, **peak)

@@ -116,11 +116,12 @@ def _ort_matmul(op: str, n: int, threads: int, rng: np.random.Generator):
     return sess, {"A": a}
 
 
-def measure_peaks(threads: int, n: int = PEAK_SIZE, repeats: int = 5, min_seconds: float = 0.0) -> dict:
+def measure_peaks(threads: int, n: int = PEAK_SIZE, repeats: int = 5, min_seconds: float = 0.0,
+                  warmup: int = 2) -> dict:
     """This CPU's fp32 and int8 matrix-product throughput on ``threads`` threads, measured now.
 
     Each method keeps its fastest of at least ``repeats`` calls, and of as many more as fit in
-    ``min_seconds``.
+    ``min_seconds``, after ``warmup`` untimed calls.
 
     Returns:
         dict with ``fp32_gflops`` and ``int8_gops`` (the best method of each kind), ``size``,
@@ -136,7 +137,7 @@ def measure_peaks(threads: int, n: int = PEAK_SIZE, repeats: int = 5, min_second
         torch.set_num_threads(threads)
         try:
             a, b = torch.rand(n, n), torch.rand(n, n)
-            methods["torch fp32 matmul"] = ops / _best_seconds(lambda: a @ b, repeats, min_seconds) / 1e9
+            methods["torch fp32 matmul"] = ops / _best_seconds(lambda: a @ b, repeats, min_seconds, warmup) / 1e9
         finally:
             torch.set_num_threads(before)
     except Exception as e:  # torch is optional for the peak: ONNX Runtime still measures fp32
@@ -145,7 +146,7 @@ def measure_peaks(threads: int, n: int = PEAK_SIZE, repeats: int = 5, min_second
                       ("QLinearMatMul", "onnxruntime int8 QLinearMatMul")):
         try:
             sess, feed = _ort_matmul(op, n, threads, rng)
-            methods[label] = ops / _best_seconds(lambda: sess.run(None, feed), repeats, min_seconds) / 1e9
+            methods[label] = ops / _best_seconds(lambda: sess.run(None, feed), repeats, min_seconds, warmup) / 1e9
         except Exception as e:
             methods[label] = f"{type(e).__name__}: {str(e)[:120]}"
     return _summary(methods, n, threads, repeats, min_seconds)
