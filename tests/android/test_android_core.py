@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pytest
 
-from tests.android.conftest import SCENES, run_java, sample_pair
+from tests.android.conftest import CORE, DEMO, SCENES, run_java, sample_pair
 
 CROSS = "com.edgemef.core.CrossCheck"
 ONE_LEVEL = 1.0 / 255.0
@@ -42,6 +42,27 @@ def test_junit_suite_of_the_core(junit_classpath):
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     m = re.search(r"OK \((\d+) tests\)", r.stdout)
     assert m and int(m.group(1)) >= 30, r.stdout[-2000:]
+
+
+def test_core_has_no_android_imports():
+    for path in (CORE / "main" / "java").rglob("*.java"):
+        text = path.read_text()
+        assert not re.search(r"^import (android|androidx|ai\.onnxruntime|javax\.imageio)\.", text, re.M), path
+
+
+def test_android_classes_compile_against_api_stubs(jdk, tmp_path):
+    """No android.jar or ONNX Runtime jar can be had here: compile the app's classes against signature
+    stubs transcribed from the API reference (tests/android/api_stubs/README.md says what that proves)."""
+    import subprocess
+
+    stubs = sorted((DEMO.parent / "tests" / "android" / "api_stubs").rglob("*.java"))
+    app = sorted((DEMO / "app" / "src" / "main" / "java").rglob("*.java"))
+    core = sorted((CORE / "main" / "java").rglob("*.java"))
+    assert len(app) >= 6 and len(stubs) >= 40
+    r = subprocess.run([jdk[0], "--release", "11", "-encoding", "UTF-8", "-Xlint:all", "-d", str(tmp_path),
+                        *map(str, stubs + core + app)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "com" / "edgemef" / "demo" / "CameraBracketer.class").is_file()
 
 
 def test_lab_conversion_matches_edgemef_color(core_classes, tmp_path):

@@ -1,0 +1,2 @@
+package android.hardware.camera2;
+public final class TotalCaptureResult extends CaptureResult { }
