@@ -90,7 +90,7 @@ def wrap(module: torch.nn.Module, ctx: DistContext, device: torch.device) -> tor
     from torch.nn.parallel import DistributedDataParallel
 
     ids = [device.index] if device.type == "cuda" else None
-    return DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
+    return DistributedDataParallel(module, device_ids=ids)
 
 
 def mean_parts(parts: dict[str, float], ctx: DistContext, device: torch.device) -> dict[str, float]:

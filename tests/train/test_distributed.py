@@ -79,6 +79,27 @@ def test_two_gloo_processes_match_one_and_resume_in_one(tmp_path, tiny_pool):
     _close(_weights(two / "densefuse.safetensors"), _weights(tmp_path / "six/densefuse.safetensors"))
 
 
+def test_two_phase_training_crosses_its_phase_boundary_under_ddp(tmp_path):
+    """Phase 1 (the UNet wrapped alone), then a re-wrapped model with phase 1 frozen."""
+    config = tmp_path / "tp.json"
+    config.write_text(json.dumps({
+        "model": "twophase", "phase1_steps": 2, "phase2_steps": 2, "batch": 2, "crop": 32, "lr": 1e-3,
+        "checkpoint_every": 100, "log_every": 1, "device": "cpu", "threads": 1,
+        "network": {"unet_base": 4, "amnet_features": 8, "amnet_blocks": 1, "amnet_layers": 2},
+        "data": {"pool": 2, "size": [48, 48], "cache_dir": str(tmp_path / "cache")},
+    }))
+    from edgemef.train.rgb_config import load_model_config
+    from edgemef.train.rgb_dataset import RGBScenePool
+
+    cfg = load_model_config("twophase", config)
+    RGBScenePool(cfg.data, progress=False)  # render the shared pool once, before either run
+    r = _torchrun(["train", "twophase", "--config", str(config), "--out", str(tmp_path / "two"), "--quiet"])
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    assert r.stderr.count("VGG perceptual loss is OFF") == 2  # rank 0 only: at the start and at the end
+    Trainer(cfg, tmp_path / "one", progress=False).run()
+    _close(_weights(tmp_path / "two/twophase.safetensors"), _weights(tmp_path / "one/twophase.safetensors"))
+
+
 def test_a_batch_that_does_not_split_evenly_is_refused():
     from edgemef.errors import EdgemefError
     from edgemef.train.distributed import DistContext, shard
