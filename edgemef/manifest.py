@@ -29,6 +29,10 @@ class Manifest:
         input_range: value range of the network input.
         input_name: the graph's input tensor, ``(1, exposures * channels, H, W)``.
         output_name: the graph's output tensor, ``(1, channels, H, W)``.
+        extra_inputs: further graph inputs after ``input_name``, in order: dicts with 'name',
+            'kind' and 'shape' (static); kind 'exposure_ratios' is ``(1, exposures)`` float32
+            exposure times relative to frame 'reference' (darkest first), which
+            :func:`edgemef.netio.prepare_input` makes from EXIF times or estimates from the frames.
         output: 'ldr' (display-ready) or 'hdr' (linear radiance, tone-mapped for display).
         chroma: how a/b are merged for 'lab-l' models: 'mean' or 'saturation'.
         shape: fixed [H, W], or None for dynamic height and width.
@@ -46,6 +50,7 @@ class Manifest:
     input_range: tuple[float, float] = (0.0, 1.0)
     input_name: str = "brackets"
     output_name: str = "fused"
+    extra_inputs: list[dict[str, Any]] = field(default_factory=list)
     output: str = "ldr"
     chroma: str = "mean"
     shape: list[int] | None = None
@@ -65,6 +70,19 @@ class Manifest:
             except PackageNotFoundError:
                 self.edgemef_version = "0+unknown"
         self.input_range = tuple(self.input_range)
+        self.extra_inputs = [dict(e) for e in (self.extra_inputs or [])]
+        for e in self.extra_inputs:
+            if not isinstance(e.get("name"), str) or "shape" not in e:
+                raise EdgemefError(f"artifact manifest: extra input {e!r} lacks 'name' or 'shape'")
+
+    @property
+    def input_names(self) -> list[str]:
+        """Every graph input, in order: ``input_name`` then the extra inputs."""
+        return [self.input_name] + [e["name"] for e in self.extra_inputs]
+
+    def extra_input(self, kind: str) -> dict[str, Any] | None:
+        """The extra input of a kind ('exposure_ratios'), or None."""
+        return next((e for e in self.extra_inputs if e.get("kind", e["name"]) == kind), None)
 
     def to_json(self) -> str:
         """Compact, key-sorted JSON."""

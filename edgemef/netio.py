@@ -4,8 +4,19 @@ Training, export parity checks and every runtime backend call these two function
 sees exactly the same input everywhere::
 
     x, ctx = prepare_input(images, manifest)   # (1, exposures * channels, Hp, Wp) float32
-    y = backend.infer(x)                       # (1, channels, Hp, Wp) float32
+    y = backend.infer(x, ctx.extra)            # (1, channels, Hp, Wp) float32
     image = finish_output(y, ctx, manifest)    # (H, W, 3) RGB in [0, 1]
+
+``ctx.extra`` holds the graph's further inputs by name (``Manifest.extra_inputs``): for STHDR the
+exposure ratios ``(1, N)``, from the frames' EXIF exposure times when every frame has one, else
+estimated from the pixels (:func:`edgemef.hdr.exposure_ratios`; ``ctx.notes`` then says so).
+The same ratios go with every tile of a tiled image.
+
+HDR outputs (``manifest.output == 'hdr'``: linear radiance, 1 = the reference frame's white) are
+tone-mapped for display by :func:`tonemap`: by default a global extended Reinhard curve whose
+white point is the image's 99.9th-percentile radiance (at least 1), then the display gamma 1/2.2.
+With no radiance above the reference's white this is the identity, so the result is the
+reference exposure; brighter radiance is compressed into the top of the range instead of clipped.
 """
 from __future__ import annotations
 
@@ -15,11 +26,16 @@ import numpy as np
 
 from edgemef import color
 from edgemef.errors import EdgemefError
+from edgemef.hdr import DEFAULT_STEP, GAMMA, ExposureRatios, exposure_ratios
 from edgemef.manifest import Manifest
 
 COLOUR_SPACES = ("lab-l", "rgb")
 CHROMA_MODES = ("mean", "saturation")
 OUTPUT_KINDS = ("ldr", "hdr")
+EXTRA_INPUT_KINDS = ("exposure_ratios",)
+TONEMAPS = ("reinhard", "mu-law")
+DEFAULT_TONEMAP = "reinhard"
+WHITE_PERCENTILE = 99.9  # the tone curve's white point: this percentile of the radiance (at least 1)
 HDR_MU = 5000.0  # mu-law tone mapping, as in Kalantari and Ramamoorthi 2017 and its successors
 
 
@@ -32,12 +48,20 @@ class NetContext:
         width: original image width W.
         padded: (Hp, Wp) of the network input (H, W padded to ``pad_multiple`` / fixed shape).
         labs: per-frame (H, W, 3) CIELAB images for 'lab-l' models (chroma source), else [].
+        extra: the graph's further inputs by name (``Manifest.extra_inputs``), e.g.
+            ``{'exposure_ratios': (1, N) float32}``; {} for single-input networks. They are
+            per image, not per pixel: every tile of a tiled image gets the same.
+        ratios: the :class:`~edgemef.hdr.ExposureRatios` behind an 'exposure_ratios' input, else None.
+        notes: remarks for the caller (e.g. that the exposure ratios were estimated).
     """
 
     height: int
     width: int
     padded: tuple[int, int]
     labs: list[np.ndarray] = field(default_factory=list)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    ratios: ExposureRatios | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _check_manifest(manifest: Manifest) -> None:
@@ -49,9 +73,12 @@ def _check_manifest(manifest: Manifest) -> None:
 
 
 def padded_size(height: int, width: int, manifest: Manifest) -> tuple[int, int]:
-    """(Hp, Wp): H and W rounded up to ``pad_multiple``, and at least the fixed ``shape`` if any."""
+    """(Hp, Wp): H and W rounded up to ``pad_multiple`` (and, when that is > 1, to at least twice
+    it: a multi-scale U-Net needs two cells at its coarsest level), and at least the fixed
+    ``shape`` if any."""
     m = max(1, int(manifest.pad_multiple or 1))
-    hp, wp = -(-height // m) * m, -(-width // m) * m
+    least = 2 * m if m > 1 else 1
+    hp, wp = max(-(-height // m) * m, least), max(-(-width // m) * m, least)
     if manifest.shape:
         hp, wp = max(hp, int(manifest.shape[0])), max(wp, int(manifest.shape[1]))
     return hp, wp
@@ -78,20 +105,78 @@ def _from_range(x: np.ndarray, rng) -> np.ndarray:
     return x if (lo, hi) == (0.0, 1.0) else (x - np.float32(lo)) / np.float32(hi - lo)
 
 
-def prepare_input(images: list[np.ndarray], manifest: Manifest) -> tuple[np.ndarray, NetContext]:
+def _frames_and_times(images) -> tuple[list[np.ndarray], list[float | None] | None]:
+    """Arrays or :class:`edgemef.io.Bracket` objects -> (arrays, EXIF times or None)."""
+    frames, times = [], []
+    for im in images:
+        if hasattr(im, "image") and hasattr(im, "exposure_time"):
+            frames.append(im.image)
+            times.append(im.exposure_time)
+        else:
+            frames.append(im)
+            times.append(None)
+    return frames, (times if any(t is not None for t in times) else None)
+
+
+def make_extra_inputs(frames: list[np.ndarray], manifest: Manifest,
+                      exposure_times: list[float | None] | None = None) -> tuple[dict, ExposureRatios | None, list]:
+    """The graph's further inputs for these (unpadded) frames: ({name: array}, ratios, notes).
+
+    Raises:
+        EdgemefError: an extra input kind this edgemef does not know.
+    """
+    extra: dict[str, np.ndarray] = {}
+    ratios, notes = None, []
+    for spec in manifest.extra_inputs:
+        kind = spec.get("kind", spec["name"])
+        if kind != "exposure_ratios":
+            raise EdgemefError(f"model '{manifest.model}' takes an input '{spec['name']}' of kind '{kind}' that this "
+                               f"edgemef cannot make (it knows {', '.join(EXTRA_INPUT_KINDS)})")
+        ref = spec.get("reference")
+        ratios = exposure_ratios(frames, exposure_times, reference=ref, gamma=float(spec.get("gamma", GAMMA)))
+        shape = [int(d) for d in spec["shape"]]
+        if shape != [1, len(frames)]:
+            raise EdgemefError(f"model input '{spec['name']}' has shape {shape}, expected [1, {len(frames)}]")
+        extra[spec["name"]] = np.asarray(ratios.ratios, np.float32).reshape(1, -1)
+        if ratios.estimated:
+            notes.append(f"exposure ratios {np.round(ratios.ratios, 4).tolist()} {ratios.note}")
+    return extra, ratios, notes
+
+
+def example_extra_inputs(manifest: Manifest) -> dict[str, np.ndarray]:
+    """Plausible further inputs for tracing and timing: exposure ratios 4x (2 EV) apart, darkest first."""
+    out = {}
+    for spec in manifest.extra_inputs:
+        n = int(spec["shape"][-1])
+        ref = int(spec.get("reference", n // 2))
+        out[spec["name"]] = (DEFAULT_STEP ** (np.arange(n) - ref)).astype(np.float32).reshape(spec["shape"])
+    return out
+
+
+def prepare_input(images: list, manifest: Manifest,
+                  exposure_times: list[float | None] | None = None) -> tuple[np.ndarray, NetContext]:
     """Aligned brackets -> network input.
 
     Args:
-        images: float32 (H, W, 3) RGB in [0, 1], darkest first, all the same size.
-        manifest: the artifact's manifest (colour space, exposures, input range, padding).
+        images: float32 (H, W, 3) RGB in [0, 1], darkest first, all the same size; or
+            :class:`edgemef.io.Bracket` objects (their EXIF ``exposure_time`` is used).
+        manifest: the artifact's manifest (colour space, exposures, input range, padding, extra inputs).
+        exposure_times: per-frame exposure times (seconds, darkest first; None where unknown) for
+            networks that take exposure ratios; overrides the brackets' own. With any unknown the
+            ratios are estimated from the frames (:func:`edgemef.hdr.estimate_exposure_ratios`).
 
     Returns:
         x: float32 (1, exposures * channels, Hp, Wp): for 'lab-l' the CIELAB L / 100 of each frame
         (one channel per frame), for 'rgb' each frame's R, G, B; mapped to ``input_range`` and
         padded by reflection on the bottom/right to ``pad_multiple`` (and the fixed shape).
-        ctx: a :class:`NetContext` for :func:`finish_output`.
+        ctx: a :class:`NetContext` for :func:`finish_output`, with the further inputs in ``ctx.extra``.
     """
     _check_manifest(manifest)
+    images, times = _frames_and_times(images)
+    if exposure_times is not None:
+        times = list(exposure_times)
+        if len(times) != len(images):
+            raise EdgemefError(f"got {len(times)} exposure times for {len(images)} images")
     if len(images) != manifest.exposures:
         raise EdgemefError(f"model '{manifest.model}' fuses {manifest.exposures} exposures, got {len(images)}")
     shapes = {np.shape(im) for im in images}
@@ -109,22 +194,38 @@ def prepare_input(images: list[np.ndarray], manifest: Manifest) -> tuple[np.ndar
         planes = [np.asarray(im, np.float32)[..., c] for im in images for c in range(3)]
     x = np.stack(planes)[None].astype(np.float32, copy=False)
     x = pad_image(_to_range(x, manifest.input_range), hp, wp)
-    return np.ascontiguousarray(x, dtype=np.float32), NetContext(h, w, (hp, wp), labs)
+    extra, ratios, notes = make_extra_inputs(images, manifest, times)
+    return np.ascontiguousarray(x, dtype=np.float32), NetContext(h, w, (hp, wp), labs, extra, ratios, notes)
 
 
-def tonemap(hdr: np.ndarray, method: str = "mu-law") -> np.ndarray:
+def white_point(hdr: np.ndarray, percentile: float = WHITE_PERCENTILE) -> float:
+    """The radiance a tone curve maps to display white: the ``percentile``-th percentile of the
+    values (robust to a few hot pixels), at least 1 (the reference exposure's white)."""
+    x = np.asarray(hdr, np.float32)
+    if not x.size:
+        return 1.0
+    return max(1.0, float(np.percentile(x, percentile)))
+
+
+def tonemap(hdr: np.ndarray, method: str = DEFAULT_TONEMAP, white: float | None = None,
+            gamma: float = GAMMA) -> np.ndarray:
     """Linear radiance (>= 0, 1 = the reference exposure's white) -> display values in [0, 1].
 
-    'mu-law' is log(1 + mu x) / log(1 + mu) with mu = 5000 (the HDR-deghosting papers' display
-    curve); 'reinhard' is extended Reinhard with white point 4 (radiance 4 maps to 1).
+    'reinhard' (default): the global extended Reinhard curve ``x (1 + x / W**2) / (1 + x)`` per
+    value, with white point W (:func:`white_point` unless given) mapped to 1, then the display
+    gamma ``1 / gamma``. With W = 1 (nothing brighter than the reference's white) it is the
+    identity on [0, 1], i.e. the reference exposure itself; brighter radiance is compressed, not
+    clipped. 'mu-law' is ``log(1 + mu x / W) / log(1 + mu)`` with mu = 5000 (the HDR-deghosting
+    papers' curve, normalised to the same white point; no further gamma): flat, for comparisons.
     """
-    x = np.maximum(hdr, 0.0).astype(np.float32)
-    if method == "mu-law":
-        return (np.log1p(HDR_MU * x) / np.log1p(HDR_MU)).astype(np.float32)
+    x = np.maximum(np.asarray(hdr, np.float32), 0.0)
+    w = white_point(x) if white is None else max(float(white), 1e-6)
     if method == "reinhard":
-        white = 4.0
-        return np.clip(x * (1 + x / white**2) / (1 + x), 0.0, 1.0).astype(np.float32)
-    raise EdgemefError(f"unknown tone-mapping '{method}' (use mu-law or reinhard)")
+        y = x * (1.0 + x / np.float32(w * w)) / (1.0 + x)
+        return (np.clip(y, 0.0, 1.0) ** np.float32(1.0 / gamma)).astype(np.float32)
+    if method == "mu-law":
+        return np.clip(np.log1p(np.float32(HDR_MU / w) * x) / np.log1p(HDR_MU), 0.0, 1.0).astype(np.float32)
+    raise EdgemefError(f"unknown tone-mapping '{method}' (use {' or '.join(TONEMAPS)})")
 
 
 def merged_chroma(labs: list[np.ndarray], mode: str) -> np.ndarray:
@@ -136,17 +237,20 @@ def merged_chroma(labs: list[np.ndarray], mode: str) -> np.ndarray:
     raise EdgemefError(f"unknown chroma mode '{mode}' in the artifact manifest (use {', '.join(CHROMA_MODES)})")
 
 
-def finish_output(y: np.ndarray, ctx: NetContext, manifest: Manifest) -> np.ndarray:
+def finish_output(y: np.ndarray, ctx: NetContext, manifest: Manifest, display: bool = True) -> np.ndarray:
     """Network output -> displayable image.
 
     Args:
         y: (1, C, Hp, Wp) network output (C = 1 for 'lab-l', 3 for 'rgb'), in ``input_range``.
         ctx: from :func:`prepare_input`.
         manifest: the artifact's manifest.
+        display: False: for an 'hdr' 'rgb' network, return the radiance itself (H, W, 3), >= 0,
+            unclipped, not tone-mapped.
 
     Returns:
         float32 (H, W, 3) RGB in [0, 1]: unpadded; for 'lab-l' the fused L composed with the
-        inputs' chroma merged per ``manifest.chroma``; for output 'hdr' tone-mapped first.
+        inputs' chroma merged per ``manifest.chroma``; for output 'hdr' tone-mapped first
+        (:func:`tonemap` with ``manifest.extra['tonemap']``, default 'reinhard').
     """
     _check_manifest(manifest)
     y = np.asarray(y, np.float32)
@@ -160,7 +264,9 @@ def finish_output(y: np.ndarray, ctx: NetContext, manifest: Manifest) -> np.ndar
                            f"{ctx.height}x{ctx.width}")
     out = _from_range(y[0, :, : ctx.height, : ctx.width], manifest.input_range)
     if manifest.output == "hdr":
-        out = tonemap(out, str(manifest.extra.get("tonemap", "mu-law")))
+        if not display and manifest.colour_space == "rgb":
+            return np.ascontiguousarray(np.maximum(out, 0.0).transpose(1, 2, 0), dtype=np.float32)
+        out = tonemap(out, str(manifest.extra.get("tonemap", DEFAULT_TONEMAP)))
     if manifest.colour_space == "lab-l":
         return color.compose(out[0], merged_chroma(ctx.labs, manifest.chroma))
     return np.ascontiguousarray(np.clip(out.transpose(1, 2, 0), 0.0, 1.0), dtype=np.float32)

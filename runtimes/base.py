@@ -91,8 +91,9 @@ class Backend:
     def _load(self) -> None:
         raise NotImplementedError
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
-        """Raw network call: (1, Cin, H, W) float32 -> (1, Cout, H, W) float32."""
+    def infer(self, x: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Raw network call: (1, Cin, H, W) float32 [+ the further inputs by name, e.g.
+        ``{'exposure_ratios': (1, N)}``] -> (1, Cout, H, W) float32."""
         raise NotImplementedError
 
     def info(self) -> dict[str, Any]:
@@ -106,6 +107,25 @@ class Backend:
             raise EdgemefError(f"network input must be (1, C, H, W), got {x.shape}")
         return x
 
+    def _check_extra(self, extra: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+        """The further inputs the manifest lists, as contiguous float32 arrays of their shapes.
+
+        Raises:
+            EdgemefError: one is missing or has the wrong shape.
+        """
+        out = {}
+        extra = extra or {}
+        for spec in self.manifest.extra_inputs:
+            name = spec["name"]
+            if name not in extra:
+                raise EdgemefError(f"model '{self.manifest.model}' needs its input '{name}' "
+                                   f"(shape {list(spec['shape'])}); netio.prepare_input makes it")
+            a = np.ascontiguousarray(extra[name], dtype=np.float32)
+            if list(a.shape) != [int(d) for d in spec["shape"]]:
+                raise EdgemefError(f"input '{name}' must have shape {list(spec['shape'])}, got {list(a.shape)}")
+            out[name] = a
+        return out
+
 
 class Runtime:
     """A loaded artifact: fuses aligned brackets with its network.
@@ -118,6 +138,10 @@ class Runtime:
         progress: show a tqdm bar on stderr while tiling.
         last_timings: seconds per stage of the last :meth:`fuse`: 'preprocess', 'infer', 'postprocess'.
         last_tiles: number of network calls in the last :meth:`fuse`.
+        last_notes: remarks on the last :meth:`fuse` (e.g. that the exposure ratios were estimated).
+        last_info: what the last :meth:`fuse` fed the network besides the frames: 'tiles', and for
+            networks taking exposure ratios 'exposure_ratios' (list), 'ratios_estimated' (bool),
+            'ratios_note' (how they were obtained).
     """
 
     def __init__(self, backend: Backend, manifest: Manifest, *, max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -133,6 +157,8 @@ class Runtime:
         self.progress = progress
         self.last_timings: dict[str, float] = {}
         self.last_tiles = 0
+        self.last_notes: list[str] = []
+        self.last_info: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"Runtime({self.describe()})"
@@ -153,12 +179,17 @@ class Runtime:
             return None
         return choose_tile(hp, wp, self.max_pixels, self.manifest.pad_multiple or 1, cap)
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
-        """Run the network on a prepared (1, Cin, Hp, Wp) input, tiling when it is too large."""
+    def infer(self, x: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Run the network on a prepared (1, Cin, Hp, Wp) input, tiling when it is too large.
+
+        ``extra``: the further inputs (``ctx.extra`` from :func:`edgemef.netio.prepare_input`),
+        required when the manifest lists any; every tile gets the same.
+        """
+        extra = self.backend._check_extra(extra) if self.manifest.extra_inputs else None
         tile = self.tile_for(*x.shape[-2:])
         if tile is None:
             self.last_tiles = 1
-            return self.backend.infer(x)
+            return self.backend.infer(x) if extra is None else self.backend.infer(x, extra)
         bar = None
         if self.progress:
             from tqdm import tqdm
@@ -172,22 +203,36 @@ class Runtime:
                 bar.update(n)
 
         try:
-            return run_tiled(self.backend.infer, x, tile, self.overlap, progress=count)
+            return run_tiled(self.backend.infer, x, tile, self.overlap, progress=count, extra=extra)
         finally:
             self.last_tiles = calls[0]
             if bar is not None:
                 bar.close()
 
-    def fuse(self, images: list[np.ndarray]) -> np.ndarray:
-        """Aligned brackets (float32 (H, W, 3) RGB, darkest first) -> fused (H, W, 3) RGB [0, 1]."""
+    def fuse(self, images: list, exposure_times: list[float | None] | None = None,
+             display: bool = True) -> np.ndarray:
+        """Aligned brackets -> fused (H, W, 3) RGB in [0, 1].
+
+        Args:
+            images: float32 (H, W, 3) RGB in [0, 1], darkest first, or :class:`edgemef.io.Bracket`
+                objects (whose EXIF exposure times feed networks that take exposure ratios).
+            exposure_times: per-frame exposure times (s), darkest first, overriding the brackets';
+                when any is unknown the ratios are estimated from the frames (see ``last_notes``).
+            display: False returns an HDR network's radiance instead of its tone-mapped image.
+        """
         t0 = time.perf_counter()
-        x, ctx = prepare_input(images, self.manifest)
+        x, ctx = prepare_input(images, self.manifest, exposure_times)
         t1 = time.perf_counter()
-        y = self.infer(x)
+        y = self.infer(x, ctx.extra)
         t2 = time.perf_counter()
-        out = finish_output(y, ctx, self.manifest)
+        out = finish_output(y, ctx, self.manifest, display=display)
         t3 = time.perf_counter()
         self.last_timings = {"preprocess": t1 - t0, "infer": t2 - t1, "postprocess": t3 - t2}
+        self.last_notes = list(ctx.notes)
+        self.last_info = {"tiles": self.last_tiles}
+        if ctx.ratios is not None:
+            self.last_info.update({"exposure_ratios": [round(float(r), 6) for r in ctx.ratios.ratios],
+                                   "ratios_estimated": bool(ctx.ratios.estimated), "ratios_note": ctx.ratios.note})
         return out
 
     __call__ = fuse

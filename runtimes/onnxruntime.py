@@ -73,18 +73,28 @@ class OnnxRuntimeBackend(Backend):
             raise EdgemefError(f"{self.path.name}: ONNX Runtime cannot load it ({msg[:200]})") from None
         inputs = [i.name for i in self.session.get_inputs()]
         outputs = [o.name for o in self.session.get_outputs()]
-        self.input_name = self.manifest.input_name if self.manifest.input_name in inputs else inputs[0]
+        self.extra_names = [e["name"] for e in self.manifest.extra_inputs]
+        missing = [n for n in self.extra_names if n not in inputs]
+        if missing or len(inputs) != 1 + len(self.extra_names):
+            raise EdgemefError(f"{self.path.name}: the graph's inputs {inputs} do not match the manifest's "
+                               f"{self.manifest.input_names}")
+        rest = [n for n in inputs if n not in self.extra_names]
+        self.input_name = self.manifest.input_name if self.manifest.input_name in rest else rest[0]
         self.output_name = self.manifest.output_name if self.manifest.output_name in outputs else outputs[0]
         self.providers = self.session.get_providers()
         shape = self.session.get_inputs()[inputs.index(self.input_name)].shape
         if len(shape) == 4 and all(isinstance(s, int) for s in shape[2:]):
             self.fixed_hw = (int(shape[2]), int(shape[3]))
-        itype = self.session.get_inputs()[inputs.index(self.input_name)].type
-        self._dtype = np.float16 if itype == "tensor(float16)" else np.float32
+        types = {i.name: i.type for i in self.session.get_inputs()}
+        self._dtypes = {n: np.float16 if t == "tensor(float16)" else np.float32 for n, t in types.items()}
+        self._dtype = self._dtypes[self.input_name]
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
+    def infer(self, x: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> np.ndarray:
         x = self._check_input(x)
-        (y,) = self.session.run([self.output_name], {self.input_name: x.astype(self._dtype, copy=False)})
+        feed = {self.input_name: x.astype(self._dtype, copy=False)}
+        for name, a in self._check_extra(extra).items():
+            feed[name] = a.astype(self._dtypes[name], copy=False)
+        (y,) = self.session.run([self.output_name], feed)
         return np.asarray(y, dtype=np.float32)
 
     def info(self) -> dict:

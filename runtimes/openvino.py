@@ -52,7 +52,19 @@ class OpenVINOBackend(Backend):
             msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise EdgemefError(f"{self.path.name}: OpenVINO cannot compile it for {device} ({msg[:200]})") from None
         self.request = self.compiled.create_infer_request()
-        self.input_port = self._port(self.compiled.inputs, self.manifest.input_name)
+        extra_names = [e["name"] for e in self.manifest.extra_inputs]
+        names = [sorted(p.get_names()) for p in self.compiled.inputs]
+        if len(self.compiled.inputs) != 1 + len(extra_names):
+            raise EdgemefError(f"{self.path.name}: the model's inputs {names} do not match the manifest's "
+                               f"{self.manifest.input_names}")
+        self.extra_ports = {}
+        for n in extra_names:
+            port = next((p for p in self.compiled.inputs if n in p.get_names()), None)
+            if port is None:
+                raise EdgemefError(f"{self.path.name}: the model has no input '{n}' (its inputs: {names})")
+            self.extra_ports[n] = port
+        rest = [p for p in self.compiled.inputs if not set(p.get_names()) & set(extra_names)]
+        self.input_port = self._port(rest, self.manifest.input_name)
         self.output_port = self._port(self.compiled.outputs, self.manifest.output_name)
         try:
             prop = self.compiled.get_property("INFERENCE_PRECISION_HINT")
@@ -77,9 +89,12 @@ class OpenVINOBackend(Backend):
                 return port
         return ports[0]
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
+    def infer(self, x: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> np.ndarray:
         x = self._check_input(x)
-        self.request.infer({self.input_port: x})
+        feed = {self.input_port: x}
+        for name, a in self._check_extra(extra).items():
+            feed[self.extra_ports[name]] = a
+        self.request.infer(feed)
         return np.array(self.request.get_tensor(self.output_port).data, dtype=np.float32, copy=True)
 
     def info(self) -> dict:

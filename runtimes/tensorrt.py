@@ -93,9 +93,11 @@ class TensorRTBackend(Backend):
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         outputs = [n for n in names if n not in inputs]
-        if len(inputs) != 1 or not outputs:
-            raise EdgemefError(f"{self.path.name}: expected one input and one output, got {inputs} -> {outputs}")
-        self.input_name = inputs[0]
+        self.extra_names = [e["name"] for e in self.manifest.extra_inputs]
+        if len(inputs) != 1 + len(self.extra_names) or any(n not in inputs for n in self.extra_names) or not outputs:
+            raise EdgemefError(f"{self.path.name}: expected inputs {self.manifest.input_names} and an output, "
+                               f"got {inputs} -> {outputs}")
+        self.input_name = next(n for n in inputs if n not in self.extra_names)
         self.output_name = self.manifest.output_name if self.manifest.output_name in outputs else outputs[0]
         self.extra_outputs = [n for n in outputs if n != self.output_name]
         self.in_dtype = self._np_dtype(self.input_name)
@@ -130,7 +132,8 @@ class TensorRTBackend(Backend):
             self._buffers[name] = (ptr, nbytes)
         return ptr
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
+    def infer(self, x: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        extras = {n: np.ascontiguousarray(a, dtype=self._np_dtype(n)) for n, a in self._check_extra(extra).items()}
         x = np.ascontiguousarray(self._check_input(x), dtype=self.in_dtype)
         h, w = x.shape[2:]
         if self.min_hw and (h < self.min_hw[0] or w < self.min_hw[1]):
@@ -139,6 +142,9 @@ class TensorRTBackend(Backend):
         cudart, kind = self.cudart, self.cudart.cudaMemcpyKind
         if not self.context.set_input_shape(self.input_name, tuple(x.shape)):
             raise EdgemefError(f"{self.path.name}: the engine rejects input shape {tuple(x.shape)}")
+        for name, a in extras.items():  # per-image inputs (exposure ratios): static shapes, set anyway
+            if not self.context.set_input_shape(name, tuple(a.shape)):
+                raise EdgemefError(f"{self.path.name}: the engine rejects shape {tuple(a.shape)} for '{name}'")
         out_shape = tuple(self.context.get_tensor_shape(self.output_name))
         y = np.empty(out_shape, dtype=self.out_dtype)
         d_in = self._buffer(self.input_name, x.nbytes)
@@ -151,6 +157,11 @@ class TensorRTBackend(Backend):
             self.context.set_tensor_address(name, self._buffer(name, max(nbytes, 1)))
         _check(cudart.cudaMemcpyAsync(d_in, x.ctypes.data, x.nbytes, kind.cudaMemcpyHostToDevice, self.stream),
                "cudaMemcpyAsync")
+        for name, a in extras.items():
+            d_a = self._buffer(name, a.nbytes)
+            self.context.set_tensor_address(name, d_a)
+            _check(cudart.cudaMemcpyAsync(d_a, a.ctypes.data, a.nbytes, kind.cudaMemcpyHostToDevice, self.stream),
+                   "cudaMemcpyAsync")
         if not self.context.execute_async_v3(int(self.stream)):
             raise EdgemefError(f"{self.path.name}: TensorRT execution failed (see the TensorRT log above)")
         _check(cudart.cudaMemcpyAsync(y.ctypes.data, d_out, y.nbytes, kind.cudaMemcpyDeviceToHost, self.stream),

@@ -54,17 +54,21 @@ def choose_tile(height: int, width: int, max_pixels: int, multiple: int = 1,
     return th, tw
 
 
-def run_tiled(infer: Callable[[np.ndarray], np.ndarray], x: np.ndarray, tile: tuple[int, int],
-              overlap: int = 64, margin: int = 16, progress: Callable[[int], None] | None = None) -> np.ndarray:
+def run_tiled(infer: Callable[..., np.ndarray], x: np.ndarray, tile: tuple[int, int],
+              overlap: int = 64, margin: int = 16, progress: Callable[[int], None] | None = None,
+              extra: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Run ``infer`` over overlapping tiles of ``x`` and blend the outputs.
 
     Args:
-        infer: (1, Cin, th, tw) -> (1, Cout, th, tw).
+        infer: (1, Cin, th, tw) -> (1, Cout, th, tw); called as ``infer(tile, extra)`` when
+            ``extra`` is given.
         x: (1, Cin, H, W) float32.
         tile: (th, tw); tiles never exceed the image.
         overlap: pixels shared by neighbouring tiles (clamped to half a tile).
         margin: pixels next to an inner tile edge that get (almost) no weight.
         progress: called with 1 after each tile.
+        extra: the network's further, per-image inputs (e.g. exposure ratios): the very same
+            arrays go with every tile, so all tiles see one exposure normalisation.
 
     Returns:
         (1, Cout, H, W) float32.
@@ -79,7 +83,8 @@ def run_tiled(infer: Callable[[np.ndarray], np.ndarray], x: np.ndarray, tile: tu
         wy = ramp(th, y0 > 0, y0 + th < h, oy, min(margin, oy // 4))
         for x0 in xs:
             wx = ramp(tw, x0 > 0, x0 + tw < w, ox, min(margin, ox // 4))
-            out = np.asarray(infer(np.ascontiguousarray(x[:, :, y0:y0 + th, x0:x0 + tw])), np.float32)
+            t = np.ascontiguousarray(x[:, :, y0:y0 + th, x0:x0 + tw])
+            out = np.asarray(infer(t) if extra is None else infer(t, extra), np.float32)
             if acc is None:
                 acc = np.zeros((1, out.shape[1], h, w), np.float32)
             weight = wy[:, None] * wx[None, :]

@@ -61,10 +61,11 @@ class TorchBackend(Backend):
         self.model = model.to(self.torch_device).eval()
         self.precision_used = "fp32"
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
+    def infer(self, x: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> np.ndarray:
         import torch
 
         x = self._check_input(x)
+        args = [torch.from_numpy(a).to(self.torch_device) for a in self._check_extra(extra).values()]
         with torch.inference_mode():
-            y = self.model(torch.from_numpy(x).to(self.torch_device))
+            y = self.model(torch.from_numpy(x).to(self.torch_device), *args)
         return y.float().cpu().numpy()

@@ -81,18 +81,68 @@ def test_rgb_models_and_input_range(real_pair):
     np.testing.assert_allclose(out, real_pair[1], atol=1e-6)
 
 
-def test_hdr_output_is_tone_mapped():
-    v = np.array([0.0, 0.01, 0.1, 1.0, 4.0], np.float32)
-    t = tonemap(v)
-    assert t[0] == 0 and abs(t[3] - 1) < 1e-6 and np.all(np.diff(t) > 0)
-    r = tonemap(v, "reinhard")
-    assert abs(r[4] - 1) < 1e-6 and np.all(np.diff(r) > 0)
-    m = lab_manifest(output="hdr")
-    ims = [np.full((8, 8, 3), v, np.float32) for v in (0.1, 0.8)]
-    x, ctx = prepare_input(ims, m)
-    out = finish_output(np.full((1, 1, 8, 8), 0.01, np.float32), ctx, m)
-    lum = color.rgb_to_lab(out)[..., 0] / 100  # 1% radiance is mid-grey after mu-law, not near black
-    np.testing.assert_allclose(lum, np.log1p(50.0) / np.log1p(5000.0), atol=2e-3)
+def test_hdr_tone_curve_is_the_reference_exposure_below_its_white_and_compresses_above():
+    v = np.array([0.0, 0.01, 0.1, 0.5, 1.0], np.float32)
+    # nothing above the reference's white: white point 1, extended Reinhard is the identity, so
+    # the display value is the reference frame's own (gamma 2.2 inverted)
+    np.testing.assert_allclose(tonemap(v), v ** (1 / 2.2), atol=1e-6)
+    hdr = np.array([0.0, 0.01, 0.1, 1.0, 4.0, 16.0], np.float32)
+    t = tonemap(hdr, white=16.0)
+    assert t[0] == 0 and abs(t[-1] - 1) < 1e-6 and np.all(np.diff(t) > 0)
+    assert 0.6 < t[3] < 0.8  # the reference's white is no longer clipped white: highlights have room
+    assert tonemap(np.array([0.5, 1e6], np.float32), white=16.0)[1] == 1.0  # past the white point: clipped
+    mu = tonemap(hdr, "mu-law", white=16.0)
+    assert abs(mu[-1] - 1) < 1e-6 and np.all(np.diff(mu) > 0)
+    with pytest.raises(EdgemefError, match="unknown tone-mapping"):
+        tonemap(hdr, "drago")
+
+
+def test_hdr_output_is_tone_mapped_for_display(real_pair):
+    """An 'hdr' network returning radiance: finish_output tone-maps it (display) or hands it back."""
+    m = Manifest(model="sthdr", format="onnx", colour_space="rgb", output="hdr", pad_multiple=16,
+                 extra_inputs=[{"name": "exposure_ratios", "kind": "exposure_ratios", "shape": [1, 2],
+                                "reference": 1}])
+    crop = [im[:100, :140] for im in real_pair]
+    x, ctx = prepare_input(crop, m)
+    assert x.shape == (1, 6, 112, 144) and ctx.extra["exposure_ratios"].shape == (1, 2)
+    over = x[:, 3:6] ** np.float32(2.2)  # the reference frame's radiance
+    np.testing.assert_allclose(finish_output(over, ctx, m), np.clip(crop[1], 0, 1), atol=2e-4)
+    brighter = over * 8  # radiance up to 8: compressed into [0, 1], order kept
+    out = finish_output(brighter, ctx, m)
+    assert out.shape == (100, 140, 3) and 0 <= out.min() and out.max() <= 1
+    assert np.corrcoef(out.ravel(), crop[1].ravel())[0, 1] > 0.95
+    radiance = finish_output(brighter, ctx, m, display=False)
+    np.testing.assert_allclose(radiance, brighter[0, :, :100, :140].transpose(1, 2, 0))
+
+
+def test_exposure_ratios_from_exif_times_or_estimated(real_pair):
+    from edgemef.io import Bracket
+
+    m = Manifest(model="sthdr", format="onnx", colour_space="rgb", output="hdr", pad_multiple=16,
+                 extra_inputs=[{"name": "exposure_ratios", "kind": "exposure_ratios", "shape": [1, 2],
+                                "reference": 1}])
+    _, ctx = prepare_input(real_pair, m, exposure_times=[1 / 500, 1 / 125])
+    np.testing.assert_allclose(ctx.extra["exposure_ratios"], [[0.25, 1.0]])
+    assert not ctx.ratios.estimated and not ctx.notes
+    _, ctx = prepare_input([Bracket(real_pair[0], exposure_time=0.01), Bracket(real_pair[1], exposure_time=0.08)], m)
+    np.testing.assert_allclose(ctx.extra["exposure_ratios"], [[0.125, 1.0]])
+    _, ctx = prepare_input([Bracket(real_pair[0], exposure_time=0.01), Bracket(real_pair[1])], m)  # one unknown
+    assert ctx.ratios.estimated and ctx.extra["exposure_ratios"][0, 0] < 1 and ctx.extra["exposure_ratios"][0, 1] == 1
+    assert len(ctx.notes) == 1 and "estimated from the images" in ctx.notes[0]
+    _, ctx = prepare_input(real_pair, lab_manifest())  # single-input networks get no further inputs
+    assert ctx.extra == {} and ctx.ratios is None
+    with pytest.raises(EdgemefError, match="2 exposure times for 3 images|got 1 exposure times"):
+        prepare_input(real_pair, m, exposure_times=[0.01])
+
+
+def test_manifest_round_trips_extra_inputs():
+    m = Manifest(model="sthdr", format="onnx", extra_inputs=[{"name": "exposure_ratios", "kind": "exposure_ratios",
+                                                                "shape": [1, 2]}])
+    back = Manifest.from_json(m.to_json())
+    assert back.input_names == ["brackets", "exposure_ratios"] and back.extra_input("exposure_ratios")["shape"] == [1, 2]
+    assert Manifest.from_json(Manifest(model="d", format="onnx").to_json()).extra_inputs == []
+    with pytest.raises(EdgemefError, match="lacks 'name' or 'shape'"):
+        Manifest(model="x", format="onnx", extra_inputs=[{"kind": "exposure_ratios"}])
 
 
 @pytest.mark.parametrize("case, msg", [
