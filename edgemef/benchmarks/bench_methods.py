@@ -126,7 +126,8 @@ def score_fuser(fuser, sets: list[BenchSet], reference: dict[str, np.ndarray] | 
 
 
 class TorchFuser:
-    """The PyTorch reference: ``prepare_input`` -> forward -> ``finish_output`` (as parity does)."""
+    """The PyTorch reference: ``prepare_input`` -> forward(x, *further inputs) -> ``finish_output``
+    (as ``edgemef.export.parity.torch_fuse`` does), timing the three parts."""
 
     def __init__(self, module, manifest):
         self.module, self.manifest = module, manifest
@@ -139,9 +140,10 @@ class TorchFuser:
 
         t0 = time.perf_counter()
         x, ctx = prepare_input(images, self.manifest)
+        extra = [torch.from_numpy(ctx.extra[e["name"]]) for e in getattr(self.manifest, "extra_inputs", None) or []]
         t1 = time.perf_counter()
         with torch.inference_mode():
-            y = self.module(torch.from_numpy(x)).float().numpy()
+            y = self.module(torch.from_numpy(x), *extra).float().numpy()
         t2 = time.perf_counter()
         out = finish_output(y, ctx, self.manifest)
         self.last_timings = {"preprocess": t1 - t0, "infer": t2 - t1, "postprocess": time.perf_counter() - t2}

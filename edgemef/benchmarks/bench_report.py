@@ -50,7 +50,8 @@ def header_lines(result: dict) -> list[str]:
             continue
         lines.append(f"{name}: {info['macs'] / 1e9:.2f} GMAC in {info['conv_layers']} conv layers per "
                      f"{info['network_input'][3]}x{info['network_input'][2]} call -> bound "
-                     f"{b32 or float('nan'):.1f} ms fp32, {b8 or float('nan'):.1f} ms int8; weights {info['weights']}")
+                     f"{b32 or float('nan'):.1f} ms fp32, {b8 or float('nan'):.1f} ms int8; timed on "
+                     f"{info.get('timing_set', s['timing_set'])}; weights {info['weights']}")
     return lines
 
 

@@ -84,7 +84,11 @@ def network_rows(cfg: BenchConfig, name: str, net, sets, frames, aligned, bar) -
 
     hp, wp = padded_size(*cfg.shape, net.manifest)
     try:
-        macs = conv_macs(net.module, (1, net.in_channels, hp, wp))
+        from edgemef.netio import example_extra_inputs
+
+        examples = example_extra_inputs(net.manifest)
+        extra = [examples[e["name"]] for e in getattr(net.manifest, "extra_inputs", None) or []]
+        macs = conv_macs(net.module, (1, net.in_channels, hp, wp), extra)
     except Exception as e:  # e.g. a network whose forward takes more than the brackets tensor
         macs = {"macs": None, "layers": [], "error": _one_line(e)}
     info = {"weights": "random init (seed 0, --random-weights)" if cfg.random_weights else str(net.weights),

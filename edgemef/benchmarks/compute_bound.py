@@ -19,8 +19,10 @@ import numpy as np
 PEAK_SIZE = 2048
 
 
-def conv_macs(module, input_shape: tuple[int, ...]) -> dict:
+def conv_macs(module, input_shape: tuple[int, ...], extra_inputs=()) -> dict:
     """Convolution MACs of one forward pass on an input of ``input_shape`` (B, C, H, W).
+
+    ``extra_inputs``: further forward arguments (numpy arrays, e.g. exposure ratios), in order.
 
     Returns:
         dict with ``macs`` (total), ``layers`` (per-layer list of name, kind, macs) and ``device``
@@ -37,8 +39,9 @@ def conv_macs(module, input_shape: tuple[int, ...]) -> dict:
                 hooks.append(m.register_forward_hook(
                     lambda mod, args, out, name=name: records.append((name, mod, args[0].shape, out.shape))))
         try:
+            extra = [torch.as_tensor(np.asarray(e)).to(device) for e in extra_inputs]
             with torch.inference_mode():
-                net(torch.zeros(input_shape, device=device))
+                net(torch.zeros(input_shape, device=device), *extra)
         finally:
             for h in hooks:
                 h.remove()

@@ -51,3 +51,18 @@ def test_combined_peaks_keep_the_best_window():
 
     p = combine_peaks(a, b)
     assert p["fp32_gflops"] == 80.0 and p["int8_gops"] == 300.0 and p["windows"] == 2
+
+
+def test_further_forward_inputs_are_passed():
+    class TwoInputs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 1)
+
+        def forward(self, x, ratios):
+            return self.conv(x) * ratios.reshape(-1, 1, 1, 1)[:1]
+
+    import numpy as np
+
+    got = conv_macs(TwoInputs(), (1, 3, 4, 5), [np.ones((1, 2), np.float32)])
+    assert got["macs"] == 4 * 5 * 4 * 3
