@@ -8,6 +8,12 @@ global batch B make the update one process with batch B makes (up to float summa
 Rank 0 alone writes files; the checkpoint holds no per-rank state, so a run may resume with a
 different N. Loss parts and the stop flag are all-reduced every step, so the logged curve is the
 global batch's and a Ctrl-C seen by one rank stops all of them after the same step.
+
+"Same update" is exact up to float rounding; how far rounding carries depends on the network.
+DenseFuse and the two-phase network stay within ~1e-6 of a one-process run after a few steps;
+STHDR does not (~3e-3 after 3 steps at lr 1e-3): its mu-law loss has gradient mu = 5000 at zero
+radiance and Adam normalises near-zero gradients, so rounding noise moves weights by ~lr. One
+process on 1 vs 2 threads differs by the same amount, so this is not a DDP error.
 """
 from __future__ import annotations
 
