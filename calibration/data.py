@@ -34,6 +34,8 @@ class CalibrationSet:
 
     Attributes:
         inputs: float32 (1, C, H, W) arrays, as ``prepare_input`` makes them.
+        extras: per input, the network's further inputs by name (``ctx.extra``: exposure ratios
+            from EXIF or estimated from that set's frames), {} for single-input networks.
         names: where each input came from ('Cave#0', 'synthetic-3', ...).
         sources: a description of the data (folders, synthetic count) for the table.
         notes: sets skipped and why.
@@ -43,30 +45,52 @@ class CalibrationSet:
     names: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    extras: list[dict[str, np.ndarray]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.inputs)
 
+    def add(self, x: np.ndarray, name: str, extra: dict[str, np.ndarray] | None = None) -> None:
+        """Append one input (and its further inputs)."""
+        self.inputs.append(x)
+        self.names.append(name)
+        self.extras.append(dict(extra or {}))
+
+    def feeds(self) -> list[dict[str, np.ndarray]]:
+        """Per input, the further inputs ({} where there are none), aligned with :attr:`inputs`."""
+        return [self.extras[i] if i < len(self.extras) else {} for i in range(len(self.inputs))]
+
     def digest(self) -> str:
-        """sha256 (16 hex digits) over the inputs' shapes and bytes."""
+        """sha256 (16 hex digits) over the inputs' (and further inputs') shapes and bytes."""
         h = hashlib.sha256()
-        for x in self.inputs:
+        for x, extra in zip(self.inputs, self.feeds()):
             h.update(str(x.shape).encode())
             h.update(np.ascontiguousarray(x).tobytes())
+            for k in sorted(extra):
+                h.update(k.encode())
+                h.update(np.ascontiguousarray(extra[k]).tobytes())
         return h.hexdigest()[:16]
 
 
-def runtime_images(files: list[str | os.PathLike], align: bool = True, reference: str = "auto") -> list[np.ndarray]:
-    """Bracket files -> the aligned float32 (H, W, 3) RGB frames, darkest first, as the runtime sees them."""
+def runtime_frames(files: list[str | os.PathLike], align: bool = True,
+                   reference: str = "auto") -> tuple[list[np.ndarray], list[float | None]]:
+    """Bracket files -> (aligned float32 (H, W, 3) RGB frames darkest first, their EXIF exposure
+    times or None), as the runtime sees them."""
     from edgemef.fusion import pick_reference
     from edgemef.io import load_brackets
 
-    images = [b.image for b in load_brackets(list(files))]
+    brackets = load_brackets(list(files))
+    images = [b.image for b in brackets]
     if align:
         from edgemef.align import align_brackets
 
         images = align_brackets(images, pick_reference(images, reference)).images
-    return images
+    return images, [b.exposure_time for b in brackets]
+
+
+def runtime_images(files: list[str | os.PathLike], align: bool = True, reference: str = "auto") -> list[np.ndarray]:
+    """Bracket files -> the aligned float32 (H, W, 3) RGB frames, darkest first, as the runtime sees them."""
+    return runtime_frames(files, align, reference)[0]
 
 
 def crop_boxes(h: int, w: int, crop: int | None, count: int, rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
@@ -141,24 +165,25 @@ def calibration_set(manifest: Manifest, *, calib_dir: str | os.PathLike | None =
                 bar.update(1)
             if kind == "synthetic":
                 frames = synthetic_frames(seed * 100_003 + item, synthetic_size, manifest.exposures)
-                x, _ = prepare_input(frames, manifest)
-                out.inputs.append(x)
-                out.names.append(name)
+                x, ctx = prepare_input(frames, manifest)
+                out.add(x, name, ctx.extra)
                 continue
             if len(item) != manifest.exposures:
                 out.notes.append(f"{name}: {len(item)} images, model '{manifest.model}' fuses "
                                  f"{manifest.exposures}: skipped")
                 continue
             try:
-                frames = runtime_images(item, align=align)
+                frames, times = runtime_frames(item, align=align)
             except EdgemefError as e:
                 out.notes.append(f"{name}: skipped ({e})")
                 continue
             h, w = frames[0].shape[:2]
+            # exposure ratios (networks that take them) from the whole frames, as the runtime
+            # measures them and hands every tile the same
+            _, whole = prepare_input(frames, manifest, times) if manifest.extra_inputs else (None, None)
             for k, (y0, x0, ch, cw) in enumerate(crop_boxes(h, w, crop, crops_per_set, rng)):
                 x, _ = prepare_input([f[y0:y0 + ch, x0:x0 + cw] for f in frames], manifest)
-                out.inputs.append(x)
-                out.names.append(f"{name}#{k}")
+                out.add(x, f"{name}#{k}", whole.extra if whole is not None else None)
     finally:
         if bar is not None:
             bar.close()

@@ -76,8 +76,11 @@ def _tensors_data(table: CalibrationTable):
     return TensorsData(CalibrationMethod.MinMax, data)
 
 
-def emit_qdq(model, table: CalibrationTable, flavour: str):
+def emit_qdq(model, table: CalibrationTable, flavour: str, keep_float: list[str] | None = None):
     """fp32 ONNX + calibration table -> QDQ ``onnx.ModelProto`` in the given flavour.
+
+    ``keep_float``: node names left unquantized (fp32), e.g. from
+    :func:`edgemef.calibration.sensitive.float_nodes`.
 
     Raises:
         EdgemefError: unknown flavour, a table from another graph, or an onnxruntime too old to
@@ -109,7 +112,7 @@ def emit_qdq(model, table: CalibrationTable, flavour: str):
         quantize_static(str(src), str(dst), calibration_data_reader=None, quant_format=QuantFormat.QDQ,
                         per_channel=f.per_channel, activation_type=act, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax, calibration_cache_path=str(cache),
-                        extra_options=extra)
+                        nodes_to_exclude=list(keep_float or []), extra_options=extra)
         out = onnx.load(str(dst))
     del out.metadata_props[:]
     out.metadata_props.extend(model.metadata_props)

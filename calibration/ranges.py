@@ -190,14 +190,16 @@ def entropy_threshold(hist: np.ndarray, edges: np.ndarray, levels: int = 128) ->
 
 def activation_ranges(model, inputs: list[np.ndarray], method: str = "minmax", *, percentile: float = 99.99,
                       bins: int = 2048, sample: int = 65536, threads: int | None = None, seed: int = 0,
-                      progress: bool = False) -> dict[str, list[float]]:
+                      progress: bool = False, extras: list[dict[str, np.ndarray]] | None = None
+                      ) -> dict[str, list[float]]:
     """{tensor: [low, high]} for every float tensor of an fp32 ONNX graph over the inputs.
 
     One pass: exact min/max over every value, plus ``sample`` random values per tensor and input
     from which 'entropy' and 'percentile' build their histograms.
 
     Args:
-        model: fp32 ``onnx.ModelProto`` with one input.
+        model: fp32 ``onnx.ModelProto``; its first input takes ``inputs``, any further ones
+            (exposure ratios) ``extras``.
         inputs: float32 network inputs (shapes may differ).
         method: 'minmax', 'entropy' or 'percentile'.
         percentile: for 'percentile', the kept fraction of each tail in percent.
@@ -206,6 +208,7 @@ def activation_ranges(model, inputs: list[np.ndarray], method: str = "minmax", *
         threads: ONNX Runtime intra-op threads.
         seed: seeds the value sampling.
         progress: a tqdm bar on stderr.
+        extras: per input, the further graph inputs by name (required when the graph has any).
     """
     if method not in METHODS:
         raise EdgemefError(f"unknown calibration method '{method}' (choose from: {', '.join(METHODS)})")
@@ -213,25 +216,35 @@ def activation_ranges(model, inputs: list[np.ndarray], method: str = "minmax", *
         raise EdgemefError("no calibration inputs")
     names = float_tensors(model)
     sess, outs = _augmented_session(model, names, threads)
-    in_name = sess.get_inputs()[0].name
+    in_names = [i.name for i in sess.get_inputs()]
+    in_name = in_names[0]
+    extras = list(extras) if extras is not None else [{} for _ in inputs]
+    if len(extras) != len(inputs):
+        raise EdgemefError(f"{len(extras)} sets of further inputs for {len(inputs)} calibration inputs")
+    missing = [n for n in in_names[1:] if any(n not in e for e in extras)]
+    if missing:
+        raise EdgemefError(f"calibration inputs lack the graph input(s) {missing} (e.g. exposure ratios)")
     rng = np.random.default_rng(seed)
     lo = {n: np.inf for n in outs}
     hi = {n: -np.inf for n in outs}
     kept: dict[str, list[np.ndarray]] = {n: [] for n in outs}
-    it = inputs
+    it = list(zip(inputs, extras))
     if progress:
         from tqdm import tqdm
 
-        it = tqdm(inputs, desc=f"calibration ({method})", unit="input", leave=False)
-    for x in it:
-        for n, v in zip(outs, sess.run(None, {in_name: x})):
+        it = tqdm(it, desc=f"calibration ({method})", unit="input", leave=False)
+    for x, extra in it:
+        feed = {in_name: x, **{n: np.asarray(extra[n], np.float32) for n in in_names[1:]}}
+        for n, v in zip(outs, sess.run(None, feed)):
             if not v.size:
                 continue
             lo[n], hi[n] = min(lo[n], float(v.min())), max(hi[n], float(v.max()))
             if method != "minmax":
                 flat = v.reshape(-1)
                 kept[n].append(flat if flat.size <= sample else flat[rng.integers(0, flat.size, sample)])
-    ranges = {n: [lo[n], hi[n]] for n in outs if np.isfinite(lo[n])}
+    # a tensor that is always empty (STHDR's slice past the reference frame of a pair) still needs
+    # quantization parameters when it feeds a quantized op: any range fits it
+    ranges = {n: [lo[n], hi[n]] if np.isfinite(lo[n]) else [0.0, 0.0] for n in outs}
     if method == "minmax":
         return ranges
     out = {}
@@ -258,7 +271,8 @@ def activation_ranges(model, inputs: list[np.ndarray], method: str = "minmax", *
 
 def calibrate(model, calib, model_name: str, method: str = "minmax", **kw) -> CalibrationTable:
     """Measure ranges on a :class:`~edgemef.calibration.data.CalibrationSet` -> :class:`CalibrationTable`."""
-    ranges = activation_ranges(model, calib.inputs, method, **kw)
+    feeds = calib.feeds() if hasattr(calib, "feeds") else None
+    ranges = activation_ranges(model, calib.inputs, method, extras=feeds, **kw)
     params = {"bins": kw.get("bins", 2048), "sample": kw.get("sample", 65536)} if method != "minmax" else {}
     if method == "percentile":
         params = {"percentile": kw.get("percentile", 99.99), "sample": kw.get("sample", 65536)}

@@ -135,13 +135,27 @@ def _check_qdq(model, consts, report: TrtReport) -> None:
                 report.problems.append(f"{where}: input is neither an int8 constant nor a QuantizeLinear output")
 
 
-def _check_shapes(model, channels: int | None, profile: dict | None, report: TrtReport) -> None:
+def _check_shapes(model, channels: int | None, profile: dict | None, report: TrtReport,
+                  extra_inputs: list[dict] | None = None) -> None:
     inits = {i.name for i in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in inits]
-    if len(inputs) != 1:
-        report.problems.append(f"expected one network input, found {len(inputs)}")
+    extra = {e["name"]: [int(d) for d in e["shape"]] for e in (extra_inputs or [])}
+    if len(inputs) != 1 + len(extra):
+        report.problems.append(f"expected {1 + len(extra)} network input(s), found {len(inputs)}")
         return
-    v = inputs[0]
+    for v in inputs:
+        if v.name not in extra:
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
+        if dims != extra[v.name]:  # per-image inputs: static, so no optimisation profile is needed
+            report.problems.append(f"input '{v.name}' has shape {dims}, expected static {extra[v.name]}")
+        if v.type.tensor_type.elem_type not in (1, 10):
+            report.problems.append(f"input '{v.name}' must be float32 or float16")
+    missing = [n for n in extra if n not in {v.name for v in inputs}]
+    if missing:
+        report.problems.append(f"the graph lacks the input(s) {missing}")
+        return
+    v = next(i for i in inputs if i.name not in extra)
     if v.type.tensor_type.elem_type not in (1, 10):  # FLOAT, FLOAT16
         report.problems.append(f"input '{v.name}' must be float32 or float16")
     dims = [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
@@ -163,13 +177,15 @@ def _check_shapes(model, channels: int | None, profile: dict | None, report: Trt
                                    f"{lo[axis - 2]}..{hi[axis - 2]}")
 
 
-def check_tensorrt_ready(model, channels: int | None = None, profile: dict | None = None) -> TrtReport:
+def check_tensorrt_ready(model, channels: int | None = None, profile: dict | None = None,
+                         extra_inputs: list[dict] | None = None) -> TrtReport:
     """Check an ``onnx.ModelProto`` (or a path) against TensorRT's ONNX parser rules.
 
     Args:
         model: the ONNX model or its path.
         channels: expected input channels (exposures x colour channels), or None to skip.
         profile: {'min': (H, W), 'opt': (H, W), 'max': (H, W)} the engine will be built with.
+        extra_inputs: ``Manifest.extra_inputs``: further inputs expected with exactly these static shapes.
     """
     import onnx
 
@@ -190,13 +206,14 @@ def check_tensorrt_ready(model, channels: int | None = None, profile: dict | Non
         elif n.op_type not in SUPPORTED_OPS:
             report.problems.append(f"op {n.op_type} is not supported by TensorRT's ONNX parser")
     _check_qdq(model, _const(model), report)
-    _check_shapes(model, channels, profile, report)
+    _check_shapes(model, channels, profile, report, extra_inputs)
     return report
 
 
-def require_tensorrt_ready(model, channels: int | None = None, profile: dict | None = None) -> TrtReport:
+def require_tensorrt_ready(model, channels: int | None = None, profile: dict | None = None,
+                           extra_inputs: list[dict] | None = None) -> TrtReport:
     """:func:`check_tensorrt_ready`, raising :class:`EdgemefError` with the problems when not ready."""
-    report = check_tensorrt_ready(model, channels, profile)
+    report = check_tensorrt_ready(model, channels, profile, extra_inputs)
     if not report.ok:
         raise EdgemefError(report.summary())
     return report

@@ -16,7 +16,7 @@ import numpy as np
 from edgemef.errors import EdgemefError
 from edgemef.export.targets import MEF_SSIM_TOLERANCE, PSNR_THRESHOLDS_DB
 from edgemef.manifest import Manifest
-from edgemef.netio import finish_output, prepare_input
+from edgemef.netio import example_extra_inputs, finish_output, prepare_input
 
 PSNR_CAP_DB = 120.0  # identical outputs report this instead of infinity (JSON has no inf)
 DEFAULT_PAIRS = 4
@@ -73,13 +73,18 @@ def parity_sets(pairs_dir: str | os.PathLike | None, exposures: int, max_pairs: 
     return out
 
 
-def torch_fuse(module, images: list[np.ndarray], manifest: Manifest) -> np.ndarray:
-    """The PyTorch reference: prepare_input -> forward -> finish_output."""
+def torch_fuse(module, images: list, manifest: Manifest, exposure_times=None) -> np.ndarray:
+    """The PyTorch reference: prepare_input -> forward(x, *further inputs) -> finish_output.
+
+    The further inputs (exposure ratios) come from the same :func:`prepare_input` the runtime
+    uses, so both sides see the same ratios, EXIF-derived or estimated.
+    """
     import torch
 
-    x, ctx = prepare_input(images, manifest)
+    x, ctx = prepare_input(images, manifest, exposure_times)
+    extra = [torch.from_numpy(ctx.extra[e["name"]]) for e in manifest.extra_inputs]
     with torch.inference_mode():
-        y = module(torch.from_numpy(x)).float().numpy()
+        y = module(torch.from_numpy(x), *extra).float().numpy()
     return finish_output(y, ctx, manifest)
 
 
@@ -103,18 +108,22 @@ def measure_parity(artifact: str | Path, module, manifest: Manifest, sets, *, ba
 
     Returns:
         dict with pairs, names, psnr_db_min, psnr_db_mean, mef_ssim_ref, mef_ssim, mef_ssim_delta
-        (mean), mef_ssim_delta_max_abs, backend, precision_used.
+        (mean), mef_ssim_delta_max_abs, backend, precision_used; for networks taking exposure
+        ratios also exposure_ratios ({set: {'ratios': [...], 'estimated': bool}}), the ratios both
+        sides were fed.
     """
     from edgemef.metrics import mef_ssim
     from edgemef.runtimes import load
 
     rt = runtime or load(artifact, backend=backend, threads=threads)
-    psnrs, refs, arts = [], [], []
-    for _, frames in sets:
+    psnrs, refs, arts, ratios = [], [], [], {}
+    for name, frames in sets:
         ref = torch_fuse(module, frames, manifest)
         out = rt.fuse(frames)
         if out.shape != ref.shape:
             raise EdgemefError(f"parity: artifact output {out.shape} differs from PyTorch's {ref.shape}")
+        if "exposure_ratios" in rt.last_info:
+            ratios[name] = {"ratios": rt.last_info["exposure_ratios"], "estimated": rt.last_info["ratios_estimated"]}
         psnrs.append(_psnr(out, ref))
         refs.append(mef_ssim(ref, frames))
         arts.append(mef_ssim(out, frames))
@@ -125,7 +134,8 @@ def measure_parity(artifact: str | Path, module, manifest: Manifest, sets, *, ba
     def num(v: float, digits: int = 5):  # JSON has no NaN: an undefined figure is None
         return None if not np.isfinite(v) else round(float(v), digits)
 
-    return {"pairs": len(sets), "names": [n for n, _ in sets], "first_size": f"{w}x{h}",
+    extra = {"exposure_ratios": ratios} if ratios else {}
+    return {"pairs": len(sets), "names": [n for n, _ in sets], "first_size": f"{w}x{h}", **extra,
             "psnr_db_min": num(min(psnrs), 3), "psnr_db_mean": num(np.mean(psnrs), 3),
             "mef_ssim_ref": num(np.mean(refs)), "mef_ssim": num(np.mean(arts)),
             "mef_ssim_delta": num(deltas.mean()), "mef_ssim_delta_max_abs": num(np.abs(deltas).max()),
@@ -167,10 +177,11 @@ def latency_ms(runtime, height: int = 720, width: int = 1280, repeats: int = 3) 
     c = runtime.manifest.exposures * (1 if runtime.manifest.colour_space == "lab-l" else 3)
     hp, wp = runtime.padded_size(height, width)
     x = np.random.default_rng(0).random((1, c, hp, wp), dtype=np.float32)
-    runtime.infer(x)
+    extra = example_extra_inputs(runtime.manifest) or None
+    runtime.infer(x, extra)
     best = np.inf
     for _ in range(repeats):
         t = time.perf_counter()
-        runtime.infer(x)
+        runtime.infer(x, extra)
         best = min(best, time.perf_counter() - t)
     return float(best * 1e3)

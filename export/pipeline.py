@@ -132,15 +132,19 @@ class Exporter:
     def with_options(self, **changes) -> "Exporter":
         """A new exporter for the same network and fp32 ONNX, with some options changed.
 
-        Calibration and QDQ caches are shared only when no calibration option changes.
+        Calibration data is shared when no calibration option changes; the calibration table and
+        the QDQ graphs only when the fp32 graph is shared too.
         """
         from dataclasses import replace
 
         other = Exporter(self.network, replace(self.options, **changes))
-        if "shape" not in changes and "exporter" not in changes:
+        same_graph = "shape" not in changes and "exporter" not in changes
+        if same_graph:
             other._onnx = self._onnx
         if not any(k.startswith("calib") for k in changes):
-            other._data, other._table, other._qdq = self._data, self._table, self._qdq
+            other._data = self._data
+            if same_graph:  # ranges and QDQ graphs belong to one fp32 graph
+                other._table, other._qdq = self._table, self._qdq
         if not any(k.startswith("parity") for k in changes):
             other._parity = self._parity
         return other
@@ -184,12 +188,22 @@ class Exporter:
         self._table = table
         return table
 
+    def float_nodes(self, opset: int = 18) -> dict[str, str]:
+        """{node: reason} kept fp32 in the int8 graphs (:func:`edgemef.calibration.sensitive.float_nodes`)."""
+        key = ("float_nodes", opset)
+        if key not in self._qdq:
+            from edgemef.calibration.sensitive import float_nodes
+
+            self._qdq[key] = float_nodes(self.base_onnx(opset), self.network.manifest)
+        return self._qdq[key]
+
     def qdq(self, flavour: str, opset: int = 18):
-        """The QDQ graph of a flavour (cached)."""
+        """The QDQ graph of a flavour (cached); the sensitive nodes stay fp32 (mixed precision)."""
         if flavour not in self._qdq:
             from edgemef.calibration.qdq import emit_qdq
 
-            self._qdq[flavour] = emit_qdq(self.base_onnx(opset), self.calibration(opset), flavour)
+            self._qdq[flavour] = emit_qdq(self.base_onnx(opset), self.calibration(opset), flavour,
+                                          keep_float=sorted(self.float_nodes(opset)))
         return self._qdq[flavour]
 
     def parity_sets(self):
@@ -237,6 +251,8 @@ class Exporter:
                 name = f"{out.stem}.calib.json"
                 files.append(table.save(job.staged(name)))
                 job.manifest.calibration = table.record(name)
+                job.manifest.calibration["float_nodes"] = mixed_precision_record(self.float_nodes(job.opset),
+                                                                                self.base_onnx(job.opset))
             result = self._check(job, files)
             module.rewrite_artifact(files, job.manifest, job)
             final = [_place(f, out.parent) for f in _in_order(files)]
@@ -269,6 +285,17 @@ class Exporter:
         info = runtime.backend.info()
         info["threads"] = threads
         return latency_ms(runtime), info
+
+
+def mixed_precision_record(nodes: dict[str, str], model) -> dict:
+    """What the manifest says about the nodes an int8 graph keeps in fp32: counts per reason and
+    the names of the compute ops among them (the coordinate and exposure plumbing is many small
+    elementwise nodes, counted only)."""
+    from edgemef.calibration.sensitive import COMPUTE_OPS, summarise
+
+    ops = {n.name: n.op_type for n in model.graph.node}
+    return {"count": len(nodes), "reasons": summarise(nodes),
+            "compute_ops": sorted(n for n in nodes if ops.get(n) in COMPUTE_OPS)}
 
 
 def default_output(model: str, target: Target, precision: str) -> Path:

@@ -54,6 +54,26 @@ def _spec(name: str):
     return MODELS[name]
 
 
+def extra_input_specs(name: str, config: dict | None = None, exposures: int | None = None) -> list[dict]:
+    """``Manifest.extra_inputs`` for a registry model: its ``ModelSpec.extra_inputs`` with shapes.
+
+    'exposure_ratios' is ``(1, N)`` float32, relative to the config's reference frame and with
+    the config's linearisation gamma (both recorded, so the runtime estimates ratios the same way).
+    """
+    spec = _spec(name)
+    cfg = spec.config_cls(**dict(config or {}))
+    n = int(exposures or getattr(cfg, "exposures", 2))
+    out = []
+    for kind in getattr(spec, "extra_inputs", ()):
+        if kind != "exposure_ratios":
+            raise EdgemefError(f"model '{name}' takes an input '{kind}' the exporter does not know")
+        ref = getattr(cfg, "reference", None)
+        out.append({"name": "exposure_ratios", "kind": "exposure_ratios", "shape": [1, n], "dtype": "float32",
+                    "reference": int(ref) if ref is not None else n // 2,
+                    "gamma": float(getattr(cfg, "gamma", 2.2))})
+    return out
+
+
 def base_manifest(name: str, config: dict | None = None, stored: Manifest | None = None) -> Manifest:
     """The manifest a registry model exports with: the registry's facts, then the checkpoint's."""
     spec = _spec(name)
@@ -66,7 +86,10 @@ def base_manifest(name: str, config: dict | None = None, stored: Manifest | None
                     "input_name", "output_name"):
             setattr(m, key, getattr(stored, key))
         m.input_range = tuple(m.input_range)
+    m.extra_inputs = extra_input_specs(name, config, m.exposures)
     m.extra = {"config": config} if config else {}
+    if m.output == "hdr":
+        m.extra["tonemap"] = str((stored.extra.get("tonemap") if stored else None) or "reinhard")
     return m
 
 

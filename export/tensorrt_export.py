@@ -106,7 +106,8 @@ def _legacy_calibrator(trt, inputs: list[np.ndarray], cache: Path | None):
 
 def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str, profile: dict | None,
                  input_name: str, channels: int, workspace_mib: int = 2048,
-                 legacy_calibration: list[np.ndarray] | None = None, calibration_cache: Path | None = None) -> Path:
+                 legacy_calibration: list[np.ndarray] | None = None, calibration_cache: Path | None = None,
+                 extra_inputs: list[dict] | None = None) -> Path:
     """Build and serialise a TensorRT engine with the tensorrt Python API (10.x or 11.x).
 
     Args:
@@ -120,6 +121,8 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str,
         legacy_calibration: TensorRT 10 only: build an fp32 ONNX weakly typed with the INT8 flag
             and this implicit entropy calibration data instead of Q/DQ.
         calibration_cache: cache file for the legacy calibrator.
+        extra_inputs: ``Manifest.extra_inputs`` (per-image inputs such as exposure ratios). They
+            have static shapes, so the optimisation profile covers only ``input_name``.
 
     Raises:
         EdgemefError: tensorrt missing, parse or build failure, legacy calibration on TensorRT 11.
@@ -134,6 +137,9 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str,
     flags = 0
     strong = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
     if legacy_calibration is not None:
+        if extra_inputs:
+            raise EdgemefError("the legacy INT8 calibrator feeds one input; this network takes "
+                               f"{1 + len(extra_inputs)}: use the Q/DQ ONNX")
         if major >= 11 or not hasattr(trt, "IInt8EntropyCalibrator2"):
             raise EdgemefError(f"TensorRT {trt.__version__} has no implicit INT8 calibration: use the Q/DQ ONNX")
     elif strong is not None:
@@ -181,7 +187,7 @@ def export_artifact(job) -> list[Path]:
         model = job.base_onnx()
     profile = profile_for(job)
     channels = job.network.in_channels
-    report = require_tensorrt_ready(model, channels, profile)
+    report = require_tensorrt_ready(model, channels, profile, job.manifest.extra_inputs)
     job.io = io_shapes(model)
     stem = job.output.stem
     onnx_name, engine_name = f"{stem}.onnx", job.output.name
@@ -202,7 +208,7 @@ def export_artifact(job) -> list[Path]:
     engine = job.staged(engine_name)
     if job.target.can_run():
         build_engine(onnx_path, engine, job.precision, None if job.shape else profile, job.manifest.input_name,
-                     channels, workspace)
+                     channels, workspace, extra_inputs=job.manifest.extra_inputs)
         job.state["engine_built"] = True
         return [engine, write_sidecar(engine, job.manifest), onnx_path, script]
     job.state["engine_built"] = False
@@ -242,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         profile = None if manifest.shape else {k: tuple(v) for k, v in trt_info["profile"].items()}
         channels = manifest.exposures * (1 if manifest.colour_space == "lab-l" else 3)
         build_engine(onnx_path, engine, manifest.precision, profile, manifest.input_name, channels,
-                     int(trt_info.get("workspace_mib", 2048)))
+                     int(trt_info.get("workspace_mib", 2048)), extra_inputs=manifest.extra_inputs)
     except (OSError, KeyError, EdgemefError) as e:
         print(f"edgemef: error: {e}", file=sys.stderr)
         return 2

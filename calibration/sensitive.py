@@ -1,0 +1,171 @@
+"""Nodes of a fusion graph that must stay fp32 in reduced-precision (fp16, int8) exports.
+
+Found from the graph's structure, not from names, so they hold for either ONNX exporter:
+
+* **sampling coordinates**: the nodes that compute only the ``grid`` input of a GridSample (the
+  deformable convolutions of STHDR: pixel coordinates from CumSum, plus offsets, normalised to
+  [-1, 1]). In int8 a uint8 step over coordinates 0..W is about W / 255 pixels; in fp16 a
+  coordinate near 1,000 has a step of 0.5 pixel. Either moves every sample.
+* **exposure normalisation** (networks taking exposure ratios): the nodes that compute only from
+  the ratio input, and the elementwise ops that apply it to the frames, up to the first
+  convolution (STHDR's ``H_i = I_i ** gamma / t_i``: radiance over a range as wide as the
+  exposure ratio, 100x and more on real brackets, whose dark end a uint8 grid would erase).
+  The compute ops that read those tensors (STHDR's encoder, merge-input and SAM convolutions)
+  keep fp32 inputs too.
+* **radiance head** (HDR outputs): the elementwise nodes between the last convolutions and the
+  graph output, where the output radiance itself is formed (residual adds on the guide, ReLU,
+  upsampled guides), for the same reason.
+* **spatial softmax**: Softmax nodes and the MatMuls reading them (the global-context block's
+  attention over all H x W pixels): the weights scale with 1 / (H W), so a range calibrated on
+  small crops does not fit a full frame (the context collapses to zero).
+
+The other convolutions, normalisations and attention stay quantized: that is where the time is.
+Torch-free (onnx only, inside the functions).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+COMPUTE_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm", "GridSample", "DeformConv",
+                         "InstanceNormalization", "LayerNormalization", "Softmax"})
+
+
+def _graph_maps(model):
+    consumers: dict[str, list[tuple[object, int]]] = defaultdict(list)
+    producers = {}
+    for node in model.graph.node:
+        for i, t in enumerate(node.input):
+            if t:
+                consumers[t].append((node, i))
+        for t in node.output:
+            producers[t] = node
+    return consumers, producers
+
+
+def grid_coordinate_nodes(model) -> list[str]:
+    """Names of the nodes whose outputs go only into the ``grid`` input of GridSample nodes."""
+    consumers, _ = _graph_maps(model)
+    outputs = {o.name for o in model.graph.output}
+    only: dict[str, bool] = {}
+
+    def grid_only(node) -> bool:
+        if node.name in only:
+            return only[node.name]
+        only[node.name] = False  # cycle guard (graphs are acyclic)
+        ok = bool(node.output) and all(t not in outputs for t in node.output)
+        for t in node.output:
+            users = consumers.get(t, [])
+            if not users:
+                continue
+            for user, idx in users:
+                if user.op_type == "GridSample":
+                    ok = ok and idx == 1
+                else:
+                    ok = ok and grid_only(user)
+        used = any(consumers.get(t) for t in node.output)
+        only[node.name] = ok and used
+        return only[node.name]
+
+    return [n.name for n in model.graph.node if n.op_type != "GridSample" and grid_only(n)]
+
+
+def _forward_from(model, sources: set[str], stop_ops=COMPUTE_OPS) -> list[str]:
+    """Nodes reachable from tensors ``sources`` without passing through a compute op."""
+    consumers, _ = _graph_maps(model)
+    seen, names, todo = set(sources), [], list(sources)
+    while todo:
+        t = todo.pop()
+        for user, _ in consumers.get(t, []):
+            if user.op_type in stop_ops or user.name in names:
+                continue
+            names.append(user.name)
+            for o in user.output:
+                if o not in seen:
+                    seen.add(o)
+                    todo.append(o)
+    return names
+
+
+def exposure_nodes(model, ratio_inputs: list[str]) -> list[str]:
+    """The exposure normalisation: nodes reached from the ratio inputs before any compute op."""
+    return _forward_from(model, set(ratio_inputs)) if ratio_inputs else []
+
+
+def radiance_head_nodes(model) -> list[str]:
+    """Elementwise nodes between the graph output and the compute ops that feed it (backwards)."""
+    _, producers = _graph_maps(model)
+    names, todo, seen = [], [o.name for o in model.graph.output], set()
+    while todo:
+        t = todo.pop()
+        node = producers.get(t)
+        if node is None or node.name in seen or node.op_type in COMPUTE_OPS:
+            continue
+        seen.add(node.name)
+        names.append(node.name)
+        todo.extend(i for i in node.input if i)
+    return names
+
+
+def _first_compute_consumers(model, names: set[str]) -> list[str]:
+    """Compute ops (not GridSample, never quantized) reading an output of the ``names`` nodes."""
+    consumers, _ = _graph_maps(model)
+    out = []
+    for node in model.graph.node:
+        if node.name not in names:
+            continue
+        for t in node.output:
+            for user, _ in consumers.get(t, []):
+                if user.op_type in COMPUTE_OPS and user.op_type != "GridSample" and user.name not in out:
+                    out.append(user.name)
+    return out
+
+
+def softmax_nodes(model) -> list[str]:
+    """Softmax nodes and the MatMul nodes that read their outputs (through layout ops)."""
+    consumers, _ = _graph_maps(model)
+    layout = {"Transpose", "Reshape", "Unsqueeze", "Squeeze", "Flatten"}
+    out = []
+    for node in model.graph.node:
+        if node.op_type != "Softmax":
+            continue
+        out.append(node.name)
+        todo = list(node.output)
+        while todo:  # through layout ops (the weights are transposed first) to the MatMul
+            for user, _ in consumers.get(todo.pop(), []):
+                if user.op_type in layout or user.op_type == "MatMul":
+                    out.append(user.name)
+                    if user.op_type in layout:
+                        todo.extend(user.output)
+    return list(dict.fromkeys(out))
+
+
+def float_nodes(model, manifest=None) -> dict[str, str]:
+    """{node name: reason} of the nodes to keep fp32 in this graph (see the module docstring).
+
+    Args:
+        model: the fp32 ``onnx.ModelProto``.
+        manifest: its :class:`~edgemef.manifest.Manifest` (extra inputs, output kind), or None
+            for the coordinate rule only.
+    """
+    out = {n: "grid coordinates" for n in grid_coordinate_nodes(model)}
+    for n in softmax_nodes(model):
+        out.setdefault(n, "spatial softmax")
+    if manifest is not None:
+        ratios = [e["name"] for e in manifest.extra_inputs if e.get("kind", e["name"]) == "exposure_ratios"]
+        exposure = exposure_nodes(model, ratios)
+        for n in exposure:
+            out.setdefault(n, "exposure normalisation")
+        for n in _first_compute_consumers(model, set(exposure)):
+            out.setdefault(n, "radiance input")
+        if manifest.output == "hdr":
+            for n in radiance_head_nodes(model):
+                out.setdefault(n, "radiance head")
+    return out
+
+
+def summarise(nodes: dict[str, str]) -> dict[str, int]:
+    """{reason: count}, for the manifest."""
+    counts: dict[str, int] = {}
+    for reason in nodes.values():
+        counts[reason] = counts.get(reason, 0) + 1
+    return counts
