@@ -231,7 +231,7 @@ class Runtime:
         self.last_notes = list(ctx.notes)
         self.last_info = {"tiles": self.last_tiles}
         if ctx.ratios is not None:
-            self.last_info.update({"exposure_ratios": [round(float(r), 6) for r in ctx.ratios.ratios],
+            self.last_info.update({"exposure_ratios": [float(r) for r in ctx.ratios.ratios],
                                    "ratios_estimated": bool(ctx.ratios.estimated), "ratios_note": ctx.ratios.note})
         return out
 

@@ -12,18 +12,28 @@ pytest.importorskip("onnx")
 
 from edgemef.export.targets import MEF_SSIM_TOLERANCE, PSNR_THRESHOLDS_DB, TARGETS, matrix  # noqa: E402
 from edgemef.models import MODELS  # noqa: E402
+from edgemef.netio import example_extra_inputs  # noqa: E402
 
-CASES = [(m, t, p) for m in MODELS for t, p in matrix(runnable_only=True)]
+from edgemef.errors import EdgemefError  # noqa: E402
+
+# STHDR's int8 graphs miss the int8 threshold, mixed precision and all (see the README of the
+# export tests' findings in test_export_full_size.py::test_sthdr_int8_is_refused_and_says_why):
+# the export refuses them, as it must; the threshold stays. strict: a pass would be news.
+STHDR_INT8 = pytest.mark.xfail(raises=EdgemefError, strict=True,
+                               reason="STHDR int8 misses 35 dB / MEF-SSIM 0.005 against fp32 PyTorch: HDR radiance "
+                                      "over the exposure ratio does not survive uint8 activations (measured, reported)")
+CASES = [pytest.param(m, t, p, marks=STHDR_INT8 if (m, p) == ("sthdr", "int8") else (), id=f"{m}-{t}-{p}")
+         for m in MODELS for t, p in matrix(runnable_only=True)]
 
 
 def test_matrix_covers_the_runnable_table():
     """Everything that runs here is in the matrix; TensorRT (GPU) is not."""
-    pairs = {(t, p) for _, t, p in CASES}
+    pairs = {(c.values[1], c.values[2]) for c in CASES}
     assert ("onnx", "int8") in pairs and ("openvino", "fp16") in pairs and ("ort-mobile", "fp32") in pairs
     assert not any(TARGETS[t].needs_gpu for t, _ in pairs)
 
 
-@pytest.mark.parametrize("model,target,precision", CASES, ids=[f"{m}-{t}-{p}" for m, t, p in CASES])
+@pytest.mark.parametrize("model,target,precision", CASES)
 def test_export_meets_parity(model, target, precision, exporters, tmp_path):
     from edgemef.runtimes import load, read_manifest
 
@@ -32,6 +42,8 @@ def test_export_meets_parity(model, target, precision, exporters, tmp_path):
     res = exporters(model).export(target, precision, out)
     assert res.artifact == out and out.is_file()
     par = res.manifest.parity
+    print(f"parity {model} {target} {precision}: PSNR min {par['psnr_db_min']} dB (mean {par['psnr_db_mean']}), "
+          f"MEF-SSIM delta {par['mef_ssim_delta']}")  # pytest -s shows the figures
     assert par["passed"] and par["pairs"] == 2
     assert par["psnr_db_min"] >= PSNR_THRESHOLDS_DB[precision]
     if MEF_SSIM_TOLERANCE[precision] is not None:
@@ -45,9 +57,13 @@ def test_export_meets_parity(model, target, precision, exporters, tmp_path):
     # the artifact really runs through the runtime and gives a sane image
     rt = load(out, threads=1)
     c = exporters(model).network.in_channels
-    x = np.random.default_rng(0).random((1, c, 48, 40), dtype=np.float32)
-    y = rt.infer(x)
-    assert y.shape[0] == 1 and y.shape[2:] == (48, 40) and np.isfinite(y).all()
+    hp, wp = rt.padded_size(48, 40)  # STHDR's graph takes multiples of 16
+    x = np.random.default_rng(0).random((1, c, hp, wp), dtype=np.float32)
+    y = rt.infer(x, example_extra_inputs(rt.manifest) or None)
+    assert y.shape[0] == 1 and y.shape[2:] == (hp, wp) and np.isfinite(y).all()
+    assert [e["name"] for e in stored.extra_inputs] == list(MODELS[model].extra_inputs)
+    if stored.extra_inputs:  # the ratios the parity check fed both sides are on record
+        assert set(par["exposure_ratios"]) == set(par["names"])
     if precision == "int8":
         from edgemef.calibration.ranges import CalibrationTable
 
@@ -55,6 +71,10 @@ def test_export_meets_parity(model, target, precision, exporters, tmp_path):
         table = CalibrationTable.load(tmp_path / rec["table"])
         assert table.digest == rec["digest"] and rec["method"] == "percentile" and rec["samples"] >= 4
         assert any("calibration set has only" in n for n in res.notes)  # 4 scenes x 2 crops < 16
+        kept = rec["float_nodes"]  # mixed precision, on record: what stayed fp32 and why
+        assert kept["count"] == sum(kept["reasons"].values())
+        if model == "sthdr":
+            assert {"grid coordinates", "exposure normalisation", "radiance head"} <= set(kept["reasons"])
     if (target, precision) in EXTRA_CHECKS:
         EXTRA_CHECKS[target, precision](res)
 

@@ -105,3 +105,23 @@ def test_fp16_ready_onnx_is_half_typed(exporters, tmp_path):
     model = onnx.load(str(tmp_path / "h.onnx"))
     assert {i.data_type for i in model.graph.initializer if len(i.dims) == 4} == {onnx.TensorProto.FLOAT16}
     assert res.manifest.parity["psnr_db_min"] >= 45 and not res.engine_built
+
+
+@needs_no_trt
+def test_sthdr_tensorrt_ready_onnx_takes_both_inputs(exporters, tmp_path):
+    """STHDR for TensorRT: fp16-typed ONNX with the image input dynamic (the profile) and the
+    exposure ratios static (1, 2), checked against the parser rules; parity by proxy in ORT."""
+    res = exporters("sthdr").export("tensorrt", "fp16", tmp_path / "s.engine")
+    assert not res.engine_built and res.manifest.parity["psnr_db_min"] >= 45
+    model = onnx.load(str(tmp_path / "s.onnx"))
+    assert [i.name for i in model.graph.input] == ["brackets", "exposure_ratios"]
+    extra = res.manifest.extra_inputs
+    assert check_tensorrt_ready(model, channels=6, profile=DEFAULT_PROFILE, extra_inputs=extra).ok
+    missing = check_tensorrt_ready(model, channels=6, profile=DEFAULT_PROFILE)
+    assert any("expected 1 network input(s), found 2" in p for p in missing.problems)
+    script = (tmp_path / "s.trtexec.sh").read_text()
+    assert "--minShapes=brackets:1x6x64x64" in script and "exposure_ratios" not in script  # static: no profile
+    # the sampling coordinates stay fp32 in the fp16 graph (pixel positions need more than 11 bits)
+    grid = {n.input[1] for n in model.graph.node if n.op_type == "GridSample"}
+    producers = {o: n for n in model.graph.node for o in n.output}
+    assert grid and all(producers[g].op_type != "Cast" for g in grid)

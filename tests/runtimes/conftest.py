@@ -69,3 +69,37 @@ def torch_infer(densefuse):
             return model(torch.from_numpy(np.ascontiguousarray(x))).numpy()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def small_pair(real_pair) -> list[np.ndarray]:
+    """The real pair at half size (268x178), aligned already (a tripod pair)."""
+    import cv2
+
+    h, w = real_pair[0].shape[:2]
+    return [cv2.resize(im, (w // 2, h // 2), interpolation=cv2.INTER_AREA) for im in real_pair]
+
+
+@pytest.fixture(scope="session")
+def network_artifacts(tmp_path_factory, mefb_dir):
+    """name -> (Network, .onnx path) for 'twophase' and 'sthdr': the export tests' stand-in networks
+    (small configs) exported by edgemef.export (legacy exporter: seconds, not a minute), manifest inside."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    import torch
+
+    from edgemef.export.onnx_export import save_onnx, torch_to_onnx
+    from tests.export.conftest import TEST_CONFIGS, stand_in_network
+
+    torch.set_num_threads(1)
+    cache = {}
+    folder = tmp_path_factory.mktemp("networks")
+
+    def get(name: str):
+        if name not in cache:
+            net = stand_in_network(name, **TEST_CONFIGS[name])
+            path = save_onnx(torch_to_onnx(net, exporter="torchscript"), folder / f"{name}.onnx", net.manifest)
+            cache[name] = (net, path)
+        return cache[name]
+
+    return get
