@@ -38,7 +38,7 @@ def _quiet():
 
 
 def torch_to_onnx(network, shape: tuple[int, int] | None = None, opset: int = DEFAULT_OPSET,
-                  exporter: str = "dynamo"):
+                  exporter: str = "dynamo", deform_conv: str = "grid"):
     """Export the network to an fp32 ``onnx.ModelProto``.
 
     Args:
@@ -46,6 +46,9 @@ def torch_to_onnx(network, shape: tuple[int, int] | None = None, opset: int = DE
         shape: fixed (H, W), or None for dynamic height and width.
         opset: ONNX opset.
         exporter: 'dynamo' (default, torch.export based) or 'torchscript' (the legacy exporter).
+        deform_conv: 'grid' (GridSample + Conv, every backend) or 'onnx' (one DeformConv node per
+            deformable conv, ONNX Runtime's fast kernel; needs opset >= 19, see
+            :mod:`edgemef.export.deform`).
 
     Returns:
         The model: input ``(1, C, H, W)`` named per the manifest, then the manifest's further
@@ -70,8 +73,15 @@ def torch_to_onnx(network, shape: tuple[int, int] | None = None, opset: int = DE
                *(torch.from_numpy(a) for a in extras.values()))
     names = [m.input_name, *extras]
     module = network.module.eval()
+    from edgemef.export.deform import DEFORM_OPSET, MODES, onnx_deform_conv
+
+    if deform_conv not in MODES:
+        raise EdgemefError(f"unknown deformable-conv export '{deform_conv}' (use {' or '.join(MODES)})")
+    if deform_conv == "onnx" and opset < DEFORM_OPSET:
+        raise EdgemefError(f"ONNX DeformConv needs opset {DEFORM_OPSET} or later, not {opset}")
+    swap = onnx_deform_conv(module, exporter) if deform_conv == "onnx" else contextlib.nullcontext({})
     try:
-        with _quiet(), torch.inference_mode(False), torch.no_grad():
+        with _quiet(), torch.inference_mode(False), torch.no_grad(), swap as table:
             if exporter == "dynamo":
                 dyn = None
                 if shape is None:
@@ -83,7 +93,8 @@ def torch_to_onnx(network, shape: tuple[int, int] | None = None, opset: int = DE
                     dyn = ({2: hd, 3: wd}, *(None for _ in extras))
                 prog = torch.onnx.export(module, example, input_names=names, output_names=[m.output_name],
                                          opset_version=opset, dynamo=True, dynamic_shapes=dyn,
-                                         external_data=False, optimize=True, verbose=False)
+                                         external_data=False, optimize=True, verbose=False,
+                                         custom_translation_table=table or None)
                 model = prog.model_proto
             elif exporter == "torchscript":
                 buf = io.BytesIO()

@@ -38,6 +38,10 @@ class ExportOptions:
         latency: time one 1280x720 network call of the artifact on this machine.
         threads: inference threads for parity and latency (None: all cores).
         exporter: 'dynamo' or 'torchscript' ONNX exporter.
+        deform_conv: how deformable convs export: None or 'onnx' = per target (the table's
+            ``deform_conv`` option: ONNX DeformConv for the ONNX Runtime targets, GridSample for
+            OpenVINO and TensorRT); 'grid' = GridSample everywhere (an ONNX Runtime build without
+            DeformConv) (:mod:`edgemef.export.deform`).
         progress: tqdm progress bars on stderr.
     """
 
@@ -54,6 +58,7 @@ class ExportOptions:
     latency: bool = True
     threads: int | None = None
     exporter: str = "dynamo"
+    deform_conv: str | None = None
     progress: bool = False
 
 
@@ -96,6 +101,8 @@ class Job:
         self.manifest.shape = list(self.shape) if self.shape else None
         self.manifest.extra.update({"weights_digest": exporter.network.weights_digest,
                                     "exporter": exporter.options.exporter, "opset": self.opset})
+        if exporter.has_deform_conv:
+            self.manifest.extra["deform_conv"] = self.graph[1]
         self.io: dict = {}
         self.notes: list[str] = []
         self.state: dict = {}
@@ -103,17 +110,22 @@ class Job:
         self.bar = None  # the export's tqdm bar, if any
 
     @property
+    def graph(self) -> tuple[int, str]:
+        """(opset, deformable-conv export) of this target's fp32 graph."""
+        return self.exporter.graph_for(self.target)
+
+    @property
     def opset(self) -> int:
-        return int(self.target.options.get("opset", 18))
+        return self.graph[0]
 
     def staged(self, name: str) -> Path:
         return self.staging / name
 
     def base_onnx(self):
-        return self.exporter.base_onnx(self.opset)
+        return self.exporter.base_onnx(*self.graph)
 
     def qdq_model(self):
-        return self.exporter.qdq(self.target.qdq, self.opset)
+        return self.exporter.qdq(self.target.qdq, *self.graph)
 
 
 class Exporter:
@@ -124,7 +136,7 @@ class Exporter:
         self.options = options or ExportOptions()
         self._onnx: dict = {}
         self._data = None
-        self._table = None
+        self._table: dict = {}
         self._qdq: dict = {}
         self._parity = None
         self.notes: list[str] = []
@@ -138,7 +150,7 @@ class Exporter:
         from dataclasses import replace
 
         other = Exporter(self.network, replace(self.options, **changes))
-        same_graph = "shape" not in changes and "exporter" not in changes
+        same_graph = not {"shape", "exporter", "deform_conv"} & set(changes)
         if same_graph:
             other._onnx = self._onnx
         if not any(k.startswith("calib") for k in changes):
@@ -149,13 +161,39 @@ class Exporter:
             other._parity = self._parity
         return other
 
-    def base_onnx(self, opset: int = 18):
-        """The fp32 ONNX (cached)."""
-        if opset not in self._onnx:
+    @property
+    def has_deform_conv(self) -> bool:
+        """The network has deformable convolutions (their export is a per-target choice)."""
+        from edgemef.models.layers.dcn import DeformConv2d
+
+        return any(isinstance(m, DeformConv2d) for m in self.network.module.modules())
+
+    def graph_for(self, target: Target) -> tuple[int, str]:
+        """(opset, 'grid' or 'onnx') of the fp32 graph ``target`` starts from.
+
+        Networks without deformable convs share one graph (the target's opset); with them, the
+        ONNX Runtime targets take ONNX DeformConv (opset >= 19) unless ``options.deform_conv``
+        says 'grid', and the others keep GridSample (OpenVINO's ONNX reader rejects DeformConv).
+        """
+        from edgemef.export.deform import DEFORM_OPSET, MODES
+
+        if self.options.deform_conv not in (None, *MODES):
+            raise EdgemefError(f"unknown deform_conv '{self.options.deform_conv}' (use {' or '.join(MODES)})")
+        opset = int(target.options.get("opset", 18))
+        if not self.has_deform_conv:
+            return opset, "grid"
+        mode = "grid" if self.options.deform_conv == "grid" else target.options.get("deform_conv", "grid")
+        return (max(opset, DEFORM_OPSET), "onnx") if mode == "onnx" else (opset, "grid")
+
+    def base_onnx(self, opset: int = 18, deform_conv: str = "grid"):
+        """The fp32 ONNX of one (opset, deformable-conv export) (cached)."""
+        key = (opset, deform_conv)
+        if key not in self._onnx:
             from edgemef.export.onnx_export import torch_to_onnx
 
-            self._onnx[opset] = torch_to_onnx(self.network, self.options.shape, opset, self.options.exporter)
-        return self._onnx[opset]
+            self._onnx[key] = torch_to_onnx(self.network, self.options.shape, opset, self.options.exporter,
+                                            deform_conv=deform_conv)
+        return self._onnx[key]
 
     def calibration_data(self):
         """The calibration inputs (gathered once; fails early on an empty or unreadable folder)."""
@@ -172,39 +210,41 @@ class Exporter:
             self._data = data
         return self._data
 
-    def calibration(self, opset: int = 18):
-        """The calibration table (loaded, or measured once and cached)."""
-        if self._table is not None:
-            return self._table
+    def calibration(self, opset: int = 18, deform_conv: str = "grid"):
+        """The calibration table of one fp32 graph (loaded, or measured once and cached)."""
+        key = (opset, deform_conv)
+        if key in self._table:
+            return self._table[key]
         from edgemef.calibration.ranges import CalibrationTable, calibrate
 
-        model, o = self.base_onnx(opset), self.options
+        model, o = self.base_onnx(opset, deform_conv), self.options
         if o.calib_table:
             table = CalibrationTable.load(o.calib_table)
             table.check_graph(model)
         else:
             table = calibrate(model, self.calibration_data(), self.network.name, o.calib_method,
                               threads=o.threads, progress=o.progress)
-        self._table = table
+        self._table[key] = table
         return table
 
-    def float_nodes(self, opset: int = 18) -> dict[str, str]:
+    def float_nodes(self, opset: int = 18, deform_conv: str = "grid") -> dict[str, str]:
         """{node: reason} kept fp32 in the int8 graphs (:func:`edgemef.calibration.sensitive.float_nodes`)."""
-        key = ("float_nodes", opset)
+        key = ("float_nodes", opset, deform_conv)
         if key not in self._qdq:
             from edgemef.calibration.sensitive import float_nodes
 
-            self._qdq[key] = float_nodes(self.base_onnx(opset), self.network.manifest)
+            self._qdq[key] = float_nodes(self.base_onnx(opset, deform_conv), self.network.manifest)
         return self._qdq[key]
 
-    def qdq(self, flavour: str, opset: int = 18):
+    def qdq(self, flavour: str, opset: int = 18, deform_conv: str = "grid"):
         """The QDQ graph of a flavour (cached); the sensitive nodes stay fp32 (mixed precision)."""
-        if flavour not in self._qdq:
+        key = (flavour, opset, deform_conv)
+        if key not in self._qdq:
             from edgemef.calibration.qdq import emit_qdq
 
-            self._qdq[flavour] = emit_qdq(self.base_onnx(opset), self.calibration(opset), flavour,
-                                          keep_float=sorted(self.float_nodes(opset)))
-        return self._qdq[flavour]
+            self._qdq[key] = emit_qdq(self.base_onnx(opset, deform_conv), self.calibration(opset, deform_conv),
+                                      flavour, keep_float=sorted(self.float_nodes(opset, deform_conv)))
+        return self._qdq[key]
 
     def parity_sets(self):
         """The parity brackets (cached)."""
@@ -230,7 +270,7 @@ class Exporter:
                                f"pip install 'edgemef[{t.name if t.name == 'openvino' else 'train'}]'")
         out = check_output(output or default_output(self.network.name, t, precision), t)
         module = importlib.import_module(t.module)
-        if precision == "int8" and not self.options.calib_table and self._table is None:
+        if precision == "int8" and not self.options.calib_table and not self._table:
             self.calibration_data()  # before the slow steps: a bad calibration folder fails now
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".staging", dir=out.parent))
         bar = None
@@ -246,13 +286,13 @@ class Exporter:
                 bar.update(1)
                 bar.set_description("parity check")
             if precision == "int8":
-                table = self.calibration(job.opset)
+                table = self.calibration(*job.graph)
                 job.notes[:0] = self.notes
                 name = f"{out.stem}.calib.json"
                 files.append(table.save(job.staged(name)))
                 job.manifest.calibration = table.record(name)
-                job.manifest.calibration["float_nodes"] = mixed_precision_record(self.float_nodes(job.opset),
-                                                                                self.base_onnx(job.opset))
+                job.manifest.calibration["float_nodes"] = mixed_precision_record(self.float_nodes(*job.graph),
+                                                                                self.base_onnx(*job.graph))
             result = self._check(job, files)
             module.rewrite_artifact(files, job.manifest, job)
             final = [_place(f, out.parent) for f in _in_order(files)]
@@ -276,7 +316,13 @@ class Exporter:
         if job.parity_backend and job.target.needs_gpu:
             parity["proxy"] = ("measured with ONNX Runtime on the TensorRT-ready ONNX; "
                                "the engine itself is not built or checked here")
-        job.manifest.parity = check_parity(parity, job.precision)
+        try:
+            job.manifest.parity = check_parity(parity, job.precision)
+        except EdgemefError as e:
+            if job.precision == "int8" and self.network.manifest.output == "hdr":
+                raise EdgemefError(f"{e} (HDR radiance output: the int8 activation grid cannot span the exposure "
+                                   "ratio, even with the radiance path fp32; export fp16 instead)") from None
+            raise
         if not self.options.latency or job.parity_backend:  # no timing of a stand-in backend
             return None, {}
         if job.bar is not None:

@@ -43,7 +43,9 @@ class Target:
         export_requires: Python modules the export needs besides torch/onnx.
         run_requires: Python modules needed to run the artifact (parity and latency).
         qdq: the QDQ flavour (``edgemef.calibration.qdq.FLAVOURS``) its int8 artifacts use.
-        options: target-specific settings (opset, OpenVINO hint, TensorRT profile, ...).
+        options: target-specific settings (opset, OpenVINO hint, TensorRT profile, ...);
+            ``deform_conv`` 'onnx' exports deformable convs as ONNX DeformConv (opset 19, ONNX
+            Runtime's native kernel) where the network has them, 'grid' (default) as GridSample.
         help: one line for ``--help``.
         module: the module holding its ``export_artifact`` function.
     """
@@ -75,8 +77,9 @@ class Target:
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("onnx", ".onnx", ("fp32", "fp16", "int8"), False, "onnxruntime", ("onnx",), ("onnxruntime",),
-           "ort-cpu", "single-file ONNX, dynamic H/W; int8 = QDQ with uint8 activations for ONNX Runtime CPU",
-           "edgemef.export.onnx_export", {"opset": 18}),
+           "ort-cpu", "single-file ONNX, dynamic H/W, deformable convs as DeformConv (opset 19); int8 = QDQ with "
+           "uint8 activations for ONNX Runtime CPU",
+           "edgemef.export.onnx_export", {"opset": 18, "deform_conv": "onnx"}),
     Target("openvino", ".xml", ("fp32", "fp16", "int8"), False, "openvino", ("onnx", "openvino"), ("openvino",),
            "openvino", "OpenVINO IR (.xml + .bin); int8 from a QDQ ONNX read by OpenVINO",
            "edgemef.export.openvino_export", {"opset": 18, "inference_precision_hint": "f32"}),
@@ -86,7 +89,8 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
            "edgemef.export.tensorrt_export", {"opset": 18, "profile": DEFAULT_PROFILE, "workspace_mib": 2048}),
     Target("ort-mobile", ".ort", ("fp32", "int8"), False, "onnxruntime", ("onnx",), ("onnxruntime",),
            "ort-cpu", "ONNX Runtime mobile .ort model + required-operators config for a reduced build",
-           "edgemef.export.ort_mobile", {"opset": 18, "target_platform": "arm", "optimization_style": "Fixed"}),
+           "edgemef.export.ort_mobile", {"opset": 18, "deform_conv": "onnx", "target_platform": "arm",
+                                         "optimization_style": "Fixed"}),
 )}
 
 

@@ -37,13 +37,16 @@ def test_full_size_network_exports_with_parity(model, networks, exporters, tmp_p
     assert names == ["brackets", *MODELS[model].extra_inputs]
     dims = [d.dim_param or d.dim_value for d in graph.input[0].type.tensor_type.shape.dim]
     assert dims[:2] == [1, 3 * res.manifest.exposures] and all(isinstance(d, str) for d in dims[2:])
-    if model == "sthdr":
+    if model == "sthdr":  # ONNX Runtime's target: the deformable convs as DeformConv, opset 19
         assert [d.dim_value for d in graph.input[1].type.tensor_type.shape.dim] == [1, 2]
-        assert "GridSample" in {n.op_type for n in graph.node}
+        ops = {n.op_type for n in graph.node}
+        assert "DeformConv" in ops and "GridSample" not in ops
+        assert res.manifest.extra["deform_conv"] == "onnx" and res.manifest.extra["opset"] == 19
 
 
 def test_sthdr_exports_with_the_dynamo_exporter(networks, exporters, tmp_path):
-    """The default exporter (torch.export) on STHDR: pad_multiple * Dim sizes, both inputs, parity."""
+    """The default exporter (torch.export) on STHDR: pad_multiple * Dim sizes, both inputs, the
+    deformable convs through the custom-op translation to DeformConv, parity."""
     import onnx
 
     ex = exporters("sthdr").with_options(exporter="dynamo")
@@ -51,6 +54,8 @@ def test_sthdr_exports_with_the_dynamo_exporter(networks, exporters, tmp_path):
     assert res.manifest.parity["psnr_db_min"] >= PSNR_THRESHOLDS_DB["fp32"]
     assert res.manifest.extra["exporter"] == "dynamo"
     graph = onnx.load(str(res.artifact)).graph
+    assert sum(n.op_type == "DeformConv" for n in graph.node) == 3  # one per scale
+    assert not any(n.domain for n in graph.node)  # no custom op left behind
     dims = [d.dim_param for d in graph.input[0].type.tensor_type.shape.dim[2:]]
     assert all(d.startswith("16*") for d in dims), dims  # multiples of pad_multiple, the runtime pads
 
@@ -58,11 +63,15 @@ def test_sthdr_exports_with_the_dynamo_exporter(networks, exporters, tmp_path):
 def test_sthdr_int8_is_refused_and_says_why(exporters, tmp_path):
     """The int8 export keeps the radiance path, sampling coordinates and spatial softmax in fp32
     (recorded), calibrates on real brackets and still misses the threshold: the export refuses."""
+    from edgemef.export.targets import TARGETS
+
     ex = exporters("sthdr")
-    kept = ex.float_nodes()
-    reasons = set(kept.values())
+    grid = ex.graph_for(TARGETS["openvino"])  # the GridSample graph
+    assert grid[1] == "grid" and ex.graph_for(TARGETS["onnx"]) == (19, "onnx")
+    reasons = set(ex.float_nodes(*grid).values())
     assert {"grid coordinates", "exposure normalisation", "radiance input", "radiance head",
             "spatial softmax"} <= reasons
+    assert "grid coordinates" not in set(ex.float_nodes(19, "onnx").values())  # DeformConv: none
     with pytest.raises(EdgemefError, match=r"int8 parity check failed .*PSNR [0-9.]+ dB < 35 dB") as e:
         ex.export("onnx", "int8", tmp_path / "sthdr.onnx")
     print(f"sthdr onnx int8: {e.value}")
