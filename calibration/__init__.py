@@ -3,6 +3,7 @@
 * :mod:`~edgemef.calibration.data`: calibration inputs through the runtime's own preprocessing;
 * :mod:`~edgemef.calibration.ranges`: MinMax / entropy / percentile ranges, a digested JSON table;
 * :mod:`~edgemef.calibration.qdq`: one table, several QDQ flavours (ONNX Runtime CPU, TensorRT, OpenVINO);
+* :mod:`~edgemef.calibration.sensitive`: the nodes a reduced-precision graph keeps fp32, and why;
 * :mod:`~edgemef.calibration.trt_check`: is an ONNX ready for TensorRT's parser?
 
 numpy + OpenCV at import; onnx / onnxruntime inside the functions that need them.
