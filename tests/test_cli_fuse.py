@@ -79,3 +79,13 @@ def test_console_script_exit_code(tmp_path):
     exe = [sys.executable, "-c", "from edgemef.cli import main; main()"]
     p = subprocess.run(exe + ["fuse", "x.png", "y.png", "-o", str(tmp_path / "o.png")], capture_output=True, text=True)
     assert p.returncode == 2 and p.stderr.strip() == "edgemef: error: x.png: no such file"
+
+
+def test_demo_with_every_method_runs_the_bundled_network(tmp_path):
+    """The embedded default job: every registered method on every sample; a network that cannot
+    take a scene's number of brackets is skipped with its reason, never an error exit."""
+    res = run("demo", "-o", tmp_path)
+    assert res.exit_code == 0, res.output
+    assert len(list(tmp_path.glob("*_densefuse.png"))) == 2  # the two 2-exposure samples
+    assert "densefuse  skipped: model 'densefuse' fuses 2 exposures, got 3" in res.stdout
+    assert len(list(tmp_path.glob("*_side_by_side.png"))) == 3

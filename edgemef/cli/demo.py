@@ -37,6 +37,7 @@ def demo_cmd(out_dir, methods, align):
     time each stage took.
     """
     from edgemef.cli.fuse import format_timings
+    from edgemef.errors import EdgemefError
     from edgemef.fusion import METHODS, fuse
     from edgemef.io import load_brackets, save_image
     from edgemef.samples import sample_sets
@@ -49,7 +50,11 @@ def demo_cmd(out_dir, methods, align):
         click.echo(f"{name}: {len(brackets)} brackets, {w}x{h}")
         tiles = [(f"input {i + 1}", b.image) for i, b in enumerate(brackets)]
         for method in methods:
-            res = fuse(brackets, method=method, align=align)
+            try:
+                res = fuse(brackets, method=method, align=align)
+            except EdgemefError as e:  # e.g. a 2-exposure network on a 3-exposure scene
+                click.echo(f"  {method:<10} skipped: {e}")
+                continue
             path = save_image(out_dir / f"{name}_{method}.png", res.image)
             tiles.append((method, res.image))
             click.echo(f"  {method:<10} -> {path}")
