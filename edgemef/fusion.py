@@ -116,7 +116,8 @@ def fuse(
     items = [b if isinstance(b, Bracket) else Bracket(np.asarray(b, np.float32)) for b in brackets]
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    images = [b.image for b in order_brackets(items)]
+    ordered = order_brackets(items)
+    images = [b.image for b in ordered]
     fn = get_method(method)
     timings["prepare"] = time.perf_counter() - t
     ref = pick_reference(images, reference)
@@ -131,7 +132,11 @@ def fuse(
         images, homographies = res.images, res.homographies
         notes.extend(res.messages)
     t = time.perf_counter()
-    out = fn(images)
+    if hasattr(fn, "last_notes"):  # a network runtime: EXIF times feed its exposure-ratio inputs
+        out = fn(images, exposure_times=[b.exposure_time for b in ordered])
+        notes.extend(fn.last_notes)
+    else:
+        out = fn(images)
     timings["fuse"] = time.perf_counter() - t
     return FusionResult(out, method, timings, notes, ref, homographies)
 

@@ -58,3 +58,30 @@ def test_registry_builds_once():
         assert calls == [1]
     finally:
         METHODS.pop("_probe")
+
+
+def test_network_methods_receive_the_ordered_exif_times_and_report_their_notes():
+    """A runtime-like method (it has ``last_notes``) gets the brackets' exposure times, darkest
+    first, so networks with exposure-ratio inputs use EXIF instead of estimating."""
+    from edgemef.fusion import METHODS, register_method
+    from edgemef.io import Bracket
+
+    seen = {}
+
+    class FakeRuntime:
+        last_notes: list = []
+
+        def __call__(self, images, exposure_times=None):
+            seen["times"] = exposure_times
+            self.last_notes = ["ratios from EXIF"]
+            return images[-1]
+
+    register_method("fake-net", "test only", FakeRuntime)
+    try:
+        dark = Bracket(np.full((8, 8, 3), 0.1, np.float32), "a.jpg", 1 / 100)
+        bright = Bracket(np.full((8, 8, 3), 0.8, np.float32), "b.jpg", 1 / 10)
+        res = fuse([bright, dark], method="fake-net", align=False)
+        assert seen["times"] == [1 / 100, 1 / 10]
+        assert "ratios from EXIF" in res.notes
+    finally:
+        METHODS.pop("fake-net", None)
