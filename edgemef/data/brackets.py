@@ -73,6 +73,12 @@ def render_bracket_set(seed: int, size: tuple[int, int] = (256, 256),
         ev_gap: range of the EV difference between over and under.
         kind: force a scene family (see :data:`edgemef.data.scenes.SCENE_KINDS`).
     """
+    return render_with_camera(seed, size, ev_gap, kind)[0]
+
+
+def render_with_camera(seed: int, size: tuple[int, int] = (256, 256), ev_gap: tuple[float, float] = (2.0, 6.0),
+                       kind: str | None = None):
+    """:func:`render_bracket_set` and the random camera that shot it: (BracketSet, camera)."""
     rng = np.random.default_rng(seed)
     radiance, _ = render_radiance(rng, size, kind)
     cam = random_camera(rng)
@@ -80,7 +86,7 @@ def render_bracket_set(seed: int, size: tuple[int, int] = (256, 256),
     times = bracket_times(rng, t0, ev_gap, highlight_time(cam, radiance))
     under, ev0, over = (expose(cam, radiance, t, rng) for t in times)
     label = render_label(cam, radiance)
-    return BracketSet(under, over, ev0, radiance, label, tuple(float(t) for t in times), int(seed))
+    return BracketSet(under, over, ev0, radiance, label, tuple(float(t) for t in times), int(seed)), cam
 
 
 def item_seed(seed: int, index: int) -> int:

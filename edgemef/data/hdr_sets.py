@@ -15,11 +15,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edgemef.data.brackets import BracketSet, bracket_times, item_seed
-from edgemef.data.camera import SENSITIVITY, Camera, ev0_time, expose, highlight_time, random_camera
+from edgemef.data.brackets import BracketSet, item_seed, render_with_camera
+from edgemef.data.camera import SENSITIVITY, Camera
 from edgemef.data.fastops import tune_malloc
-from edgemef.data.labels import render_label
-from edgemef.data.scenes import render_radiance
 
 
 @dataclass
@@ -55,15 +53,7 @@ class HDRSet:
 def render_hdr_set(seed: int, size: tuple[int, int] = (256, 256), ev_gap: tuple[float, float] = (2.0, 6.0),
                    kind: str | None = None) -> HDRSet:
     """:func:`~edgemef.data.brackets.render_bracket_set` (same draws, same images) keeping the camera."""
-    rng = np.random.default_rng(seed)
-    radiance, _ = render_radiance(rng, size, kind)
-    cam = random_camera(rng)
-    t0 = ev0_time(cam, radiance)
-    times = bracket_times(rng, t0, ev_gap, highlight_time(cam, radiance))
-    under, ev0, over = (expose(cam, radiance, t, rng) for t in times)
-    label = render_label(cam, radiance)
-    bs = BracketSet(under, over, ev0, radiance, label, tuple(float(t) for t in times), int(seed))
-    return HDRSet(bs, cam)
+    return HDRSet(*render_with_camera(seed, size, ev_gap, kind))
 
 
 class SyntheticHDRSets:
