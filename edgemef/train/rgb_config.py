@@ -37,7 +37,22 @@ def _check_network(cfg, config_cls) -> None:
     _need(not unknown, f"unknown network field(s) {', '.join(unknown)} (known: {', '.join(sorted(names))})")
 
 
+@dataclass
 class _Common:
+    """The fields both RGB trainers share (see :class:`~edgemef.train.config.TrainConfig`)."""
+
+    network: dict = field(default_factory=dict)
+    batch: int = 4
+    crop: int = 64
+    lr: float = 1e-4
+    schedule: str = "constant"
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 1
+    checkpoint_every: int = 200
+    log_every: int = 10
+    data: DataConfig = field(default_factory=_rgb_data)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -68,17 +83,7 @@ class TwoPhaseTrainConfig(_Common):
     lambda_ssim: float = 0.5
     vgg_weights: str = ""
     vgg_arch: str = "vgg19"
-    network: dict = field(default_factory=dict)
-    batch: int = 4
     crop: int = 96
-    lr: float = 1e-4
-    schedule: str = "constant"
-    seed: int = 0
-    device: str = "auto"
-    threads: int = 1
-    checkpoint_every: int = 200
-    log_every: int = 10
-    data: DataConfig = field(default_factory=_rgb_data)
 
     @property
     def steps(self) -> int:
@@ -121,18 +126,7 @@ class STHDRTrainConfig(_Common):
     ablation: str = "full"
     mu: float = 5000.0
     stage1_weight: float = 1.0
-    network: dict = field(default_factory=dict)
     steps: int = 2000
-    batch: int = 4
-    crop: int = 64
-    lr: float = 1e-4
-    schedule: str = "constant"
-    seed: int = 0
-    device: str = "auto"
-    threads: int = 1
-    checkpoint_every: int = 200
-    log_every: int = 10
-    data: DataConfig = field(default_factory=_rgb_data)
 
     def validate(self) -> "STHDRTrainConfig":
         """Check every field; raise :class:`EdgemefError` naming the first bad one."""
