@@ -24,7 +24,9 @@ The other convolutions, normalisations and attention stay quantized: that is whe
 
 Measured on STHDR (test stand-in, two real mefb-dev pairs, estimated ratios of 90-190x): these
 rules lift int8 from ~27 dB to ~34 dB against fp32 PyTorch, short of the 35 dB / 0.005 MEF-SSIM
-threshold; keeping the whole encoder and align net fp32 as well adds under 1 dB. The features
+threshold; keeping the whole encoder and align net fp32 as well adds under 1 dB, and keeping the
+deformable offset branches plus the deformable convolutions and their residual adds fp32
+(structural rules tried on 2026-12-01) gives 33.9-34.1 dB: no gain, so they were not kept. The features
 themselves carry the exposure-normalised radiance, so the int8 export of an HDR network is
 refused by the parity check rather than shipped (fp16 holds parity at 75+ dB).
 Torch-free (onnx only, inside the functions).
