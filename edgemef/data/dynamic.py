@@ -248,6 +248,12 @@ def render_dynamic_set(scene_seed: int, size=(256, 256), ev_gap=(2.0, 6.0), sour
     return synthesize_dynamic(bs, dynamic_seed(scene_seed), source, **kw)
 
 
+def is_dynamic(scene_seed: int, fraction: float) -> bool:
+    """Whether the scene rendered from ``scene_seed`` is made dynamic in a set with that ``fraction``
+    of dynamic scenes (a draw of its own stream, so the choice does not depend on the consumer)."""
+    return bool(np.random.default_rng([int(scene_seed), DYNAMIC_STREAM, 1]).random() < fraction)
+
+
 class DynamicBrackets:
     """Like :class:`edgemef.data.SyntheticBrackets` (same scenes), but a ``fraction`` of the
     items (chosen by seed) are :class:`DynamicSet`; the others are the static sets. Both carry
@@ -265,7 +271,7 @@ class DynamicBrackets:
         if not 0 <= i < self.length:
             raise IndexError(f"index {i} out of range for {self.length} sets")
         s = item_seed(self.seed, int(i))
-        if np.random.default_rng([s, DYNAMIC_STREAM, 1]).random() >= self.fraction:
+        if not is_dynamic(s, self.fraction):
             return render_bracket_set(s, self.size, self.ev_gap)
         return render_dynamic_set(s, self.size, self.ev_gap, self.source)
 

@@ -37,6 +37,13 @@ class DataConfig:
             derived from the parameters and the renderer's output (re-rendered when either changes).
         pool_file: pin the pool to this .npy file instead: read when it exists (no renderer
             check), else rendered into it. Keeps runs comparable while the renderer changes.
+        dynamic: share of the pool's scenes made dynamic by :mod:`edgemef.data.dynamic` (moving
+            objects inserted into the under frame only; the label, EV0, over frame and the
+            Mertens co-target (the HDR target for the RGB networks) stay those of the static set).
+            0: static data only.
+        shift_prob, max_shift: the training-time misalignment: with probability ``shift_prob`` a
+            sample's under-exposed input crop moves by up to ``max_shift`` pixels
+            (:func:`edgemef.data.dynamic.shift_crop`); the loss targets stay unshifted.
     """
 
     seed: int = 0
@@ -45,6 +52,9 @@ class DataConfig:
     pool: int = 256
     cache_dir: str = "runs/cache"
     pool_file: str = ""
+    dynamic: float = 0.0
+    shift_prob: float = 0.0
+    max_shift: int = 4
 
 
 @dataclass
@@ -136,6 +146,11 @@ def check_common(cfg, need, counts: tuple[str, ...]) -> None:
          f"data.size {d.size} must be two integers >= crop ({cfg.crop})")
     need(len(d.ev_gap) == 2 and 0 < d.ev_gap[0] <= d.ev_gap[1], "data.ev_gap must be [lo, hi] with 0 < lo <= hi")
     need(isinstance(d.pool, int) and d.pool >= 0, "data.pool must be an integer >= 0")
+    for name in ("dynamic", "shift_prob"):
+        v = getattr(d, name)
+        need(isinstance(v, (int, float)) and 0.0 <= v <= 1.0, f"data.{name} must lie in [0, 1]")
+    need(isinstance(d.max_shift, int) and 1 <= d.max_shift <= cfg.crop // 4,
+         f"data.max_shift must be an integer in [1, crop/4 = {cfg.crop // 4}]")
 
 
 def _build(cls, data: dict[str, Any], where: str):

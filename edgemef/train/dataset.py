@@ -7,6 +7,13 @@ uninterrupted one would, and a distributed run can later split those indices by 
 
 Scenes are rendered once into a pool cached on disk as float16 luminance planes (rendering costs
 ~0.4 s per 256x256 scene on this CPU); ``pool=0`` renders a fresh scene for every sample.
+
+Dynamic data (``data.dynamic > 0``): that share of the scenes comes from
+:class:`edgemef.data.dynamic.DynamicBrackets` (objects inserted into the under frame only), and
+the pool keeps a sixth plane, the static under frame. The network's input is the dynamic under
+frame; its loss targets (the co-target, the MaskBuilder and MEF-SSIM sources, ``sources`` in an
+item) use the static one, so the ghost is what the network must learn to leave out.
+``data.shift_prob`` shifts the under input crop by a few pixels (the thesis' offsets).
 """
 from __future__ import annotations
 
@@ -19,28 +26,36 @@ import torch
 from tqdm import tqdm
 
 from edgemef.color import luminance
+from edgemef.data.dynamic import shift_crop
 from edgemef.errors import EdgemefError
 from edgemef.train.config import DataConfig
 from edgemef.train.paramtuner import gamma_of
 
 PLANES = ("under", "over", "ev0", "label", "mertens")
 """Luminance planes of one scene, in storage order (CIELAB L / 100)."""
+DYNAMIC_PLANES = PLANES + ("under_static",)
+"""The planes of a pool with dynamic scenes: ``under`` is the network's input (with the inserted
+objects), ``under_static`` the static frame it was made from (equal to ``under`` in a static scene)."""
+SHIFT_STREAM = 0x5F7  # seed-sequence key of the under-crop shifts
 
 
-def bracket_planes(bs) -> np.ndarray:
-    """(5, H, W) float32 luminance of a :class:`edgemef.data.BracketSet`: under, over, ev0, label,
-    and the Mertens fusion of the under/over pair."""
+def bracket_planes(bs, with_static: bool = False) -> np.ndarray:
+    """(5, H, W) float32 luminance of a :class:`edgemef.data.BracketSet` or a
+    :class:`edgemef.data.dynamic.DynamicSet`: under, over, ev0, label, and the Mertens fusion of
+    the static under/over pair; ``with_static`` adds the static under frame (6 planes)."""
     from edgemef.data.labels import exposure_fusion
 
-    mertens = np.clip(exposure_fusion([bs.under, bs.over]), 0.0, 1.0).astype(np.float32)
-    images = (bs.under, bs.over, bs.ev0, bs.label, mertens)
+    static = getattr(bs, "under_static", bs.under)
+    mertens = np.clip(exposure_fusion([static, bs.over]), 0.0, 1.0).astype(np.float32)
+    images = [bs.under, bs.over, bs.ev0, bs.label, mertens] + ([static] if with_static else [])
     return np.stack([luminance(np.clip(im, 0.0, 1.0)) for im in images]).astype(np.float32)
 
 
 def _data_digest(cfg: DataConfig, first: np.ndarray) -> str:
     """Identifies a rendered pool: its parameters and the rendered planes of its first scene
     (so a change to the renderer that alters its output invalidates the cache)."""
-    h = hashlib.sha256(repr((cfg.seed, tuple(cfg.size), tuple(cfg.ev_gap), cfg.pool)).encode())
+    key = (cfg.seed, tuple(cfg.size), tuple(cfg.ev_gap), cfg.pool) + ((float(cfg.dynamic),) if cfg.dynamic else ())
+    h = hashlib.sha256(repr(key).encode())
     h.update(np.ascontiguousarray(first, np.float16).tobytes())
     return h.hexdigest()[:16]
 
@@ -51,33 +66,38 @@ class ScenePool:
 
     def __init__(self, cfg: DataConfig, progress: bool = True):
         from edgemef.data import SyntheticBrackets
+        from edgemef.data.dynamic import DynamicBrackets
 
         self.cfg = cfg
-        self.source = SyntheticBrackets(seed=cfg.seed, size=tuple(cfg.size), ev_gap=tuple(cfg.ev_gap))
+        kw = {"seed": cfg.seed, "size": tuple(cfg.size), "ev_gap": tuple(cfg.ev_gap)}
+        self.source = DynamicBrackets(fraction=cfg.dynamic, **kw) if cfg.dynamic else SyntheticBrackets(**kw)
+        self.dynamic = bool(cfg.dynamic)
         self.planes: np.ndarray | None = None
         self.cache_path: Path | None = None
         if cfg.pool:
             self.planes = self._load_or_render(progress)
 
     @classmethod
-    def from_array(cls, planes: np.ndarray) -> "ScenePool":
-        """A pool over ready-made (N, 5, H, W) planes (tests, or data from elsewhere)."""
+    def from_array(cls, planes: np.ndarray, **data) -> "ScenePool":
+        """A pool over ready-made (N, 5 or 6, H, W) planes (tests, or data from elsewhere);
+        ``data``: other :class:`DataConfig` fields (e.g. ``shift_prob``)."""
         pool = cls.__new__(cls)
         n, _, h, w = planes.shape
-        pool.cfg = DataConfig(size=[h, w], pool=n, cache_dir="")
+        pool.cfg = DataConfig(size=[h, w], pool=n, cache_dir="", **data)
         pool.source, pool.planes = None, planes
+        pool.dynamic = planes.shape[1] == len(DYNAMIC_PLANES)
         return pool
 
     def __len__(self) -> int:
         return self.cfg.pool or len(self.source)
 
     def _load_or_render(self, progress: bool) -> np.ndarray:
-        shape = (self.cfg.pool, len(PLANES), *self.cfg.size)
+        shape = (self.cfg.pool, len(DYNAMIC_PLANES if self.dynamic else PLANES), *self.cfg.size)
         first = None
         if self.cfg.pool_file:
             path = Path(self.cfg.pool_file)
         else:
-            first = bracket_planes(self.source[0])
+            first = self._render(0)
             path = Path(self.cfg.cache_dir) / f"pool-{_data_digest(self.cfg, first)}.npy"
         self.cache_path = path
         if path.is_file():
@@ -87,9 +107,9 @@ class ScenePool:
             if self.cfg.pool_file:
                 raise EdgemefError(f"{path} holds a pool of shape {arr.shape}, the config asks for {shape}")
         arr = np.empty(shape, np.float16)
-        arr[0] = first if first is not None else bracket_planes(self.source[0])
+        arr[0] = first if first is not None else self._render(0)
         for i in tqdm(range(1, self.cfg.pool), desc="rendering scene pool", disable=not progress, leave=False):
-            arr[i] = bracket_planes(self.source[i])
+            arr[i] = self._render(i)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
         with open(tmp, "wb") as f:
@@ -97,11 +117,14 @@ class ScenePool:
         os.replace(tmp, path)
         return arr
 
+    def _render(self, i: int) -> np.ndarray:
+        return bracket_planes(self.source[i % len(self.source)], with_static=self.dynamic)
+
     def scene(self, i: int) -> np.ndarray:
-        """(5, H, W) float32 planes of scene ``i``."""
+        """(5, H, W) float32 planes of scene ``i`` (6 with :data:`DYNAMIC_PLANES`)."""
         if self.planes is not None:
             return np.asarray(self.planes[i], np.float32)
-        return bracket_planes(self.source[i % len(self.source)])
+        return self._render(i)
 
 
 def step_indices(step: int, batch: int) -> list[int]:
@@ -114,6 +137,8 @@ class BracketCrops(torch.utils.data.Dataset):
 
     Item ``n`` is a dict of float32 tensors:
         inputs: (2, S, S) under and over luminance (darkest first, as the network eats them);
+            the under crop is the dynamic one and may be shifted (``data.shift_prob``);
+        sources: (2, S, S) the static, unshifted under and over luminance (the loss's sources);
         ev0, label, mertens: (1, S, S) the candidate co-targets;
         gammas: (5,) AGC gamma of under, over, ev0, label, mertens (for ParamTuner).
     """
@@ -146,10 +171,13 @@ class BracketCrops(torch.utils.data.Dataset):
         if flip:
             p = p[:, :, ::-1]
         p = np.ascontiguousarray(p, np.float32)
-        gammas = np.array([gamma_of(plane) for plane in p], np.float32)
+        static = p[5] if p.shape[0] > len(PLANES) else p[0]
+        d = self.pool.cfg
+        under = shift_crop(p[0], [self.seed, int(n), SHIFT_STREAM], d.shift_prob, d.max_shift) if d.shift_prob else p[0]
+        gammas = np.array([gamma_of(plane) for plane in p[: len(PLANES)]], np.float32)
         t = torch.from_numpy(p)
-        return {"inputs": t[0:2], "ev0": t[2:3], "label": t[3:4], "mertens": t[4:5],
-                "gammas": torch.from_numpy(gammas)}
+        return {"inputs": torch.from_numpy(np.stack([under, p[1]])), "sources": torch.from_numpy(np.stack([static, p[1]])),
+                "ev0": t[2:3], "label": t[3:4], "mertens": t[4:5], "gammas": torch.from_numpy(gammas)}
 
 
 def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

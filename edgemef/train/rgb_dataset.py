@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 from edgemef.errors import EdgemefError
 from edgemef.train.config import DataConfig
-from edgemef.train.dataset import BracketCrops
+from edgemef.data.dynamic import shift_crop
+from edgemef.train.dataset import SHIFT_STREAM, BracketCrops
 
 RGB_PLANES = ("under", "over", "ev0", "label", "hdr")
 """Three-channel images of one scene, in storage order (15 planes)."""
@@ -31,16 +32,27 @@ TIMES = ("under", "ev0", "over")
 """Exposure times stored per scene, seconds."""
 
 
-def scene_arrays(hs) -> tuple[np.ndarray, np.ndarray]:
-    """(15, H, W) float32 planes and (3,) exposure times of an :class:`~edgemef.data.hdr_sets.HDRSet`."""
+def scene_arrays(hs, dynamic: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(15, H, W) float32 planes and (3,) exposure times of an :class:`~edgemef.data.hdr_sets.HDRSet`.
+
+    ``dynamic``: the share of scenes whose under frame gets moving objects
+    (:func:`edgemef.data.dynamic.synthesize_dynamic`, chosen by :func:`~edgemef.data.dynamic.is_dynamic`);
+    the over and EV0 frames, the label and the HDR target stay the static scene's.
+    """
+    from edgemef.data.dynamic import dynamic_seed, is_dynamic, synthesize_dynamic
+
     bs = hs.brackets
-    images = [np.clip(im, 0.0, 1.0) for im in (bs.under, bs.over, bs.ev0, bs.label)] + [hs.camera_radiance("over")]
+    under = bs.under
+    if dynamic and is_dynamic(bs.seed, dynamic):
+        under = synthesize_dynamic(bs, dynamic_seed(bs.seed)).under
+    images = [np.clip(im, 0.0, 1.0) for im in (under, bs.over, bs.ev0, bs.label)] + [hs.camera_radiance("over")]
     planes = np.concatenate([np.transpose(im, (2, 0, 1)) for im in images]).astype(np.float32)
     return planes, np.asarray(bs.exposure_times, np.float64)
 
 
 def _digest(cfg: DataConfig, first: np.ndarray) -> str:
-    h = hashlib.sha256(repr(("rgb-hdr", cfg.seed, tuple(cfg.size), tuple(cfg.ev_gap), cfg.pool)).encode())
+    key = ("rgb-hdr", cfg.seed, tuple(cfg.size), tuple(cfg.ev_gap), cfg.pool) + ((float(cfg.dynamic),) if cfg.dynamic else ())
+    h = hashlib.sha256(repr(key).encode())
     h.update(np.ascontiguousarray(first, np.float16).tobytes())
     return h.hexdigest()[:16]
 
@@ -69,11 +81,12 @@ class RGBScenePool:
             self._load_or_render(progress)
 
     @classmethod
-    def from_arrays(cls, planes: np.ndarray, times: np.ndarray) -> "RGBScenePool":
-        """A pool over ready-made (N, 15, H, W) planes and (N, 3) times (tests)."""
+    def from_arrays(cls, planes: np.ndarray, times: np.ndarray, **data) -> "RGBScenePool":
+        """A pool over ready-made (N, 15, H, W) planes and (N, 3) times (tests); ``data``: other
+        :class:`DataConfig` fields (e.g. ``shift_prob``)."""
         pool = cls.__new__(cls)
         n, _, h, w = planes.shape
-        pool.cfg = DataConfig(size=[h, w], pool=n, cache_dir="")
+        pool.cfg = DataConfig(size=[h, w], pool=n, cache_dir="", **data)
         pool.source, pool.planes, pool.times, pool.cache_path = None, planes, np.asarray(times, np.float64), None
         return pool
 
@@ -86,7 +99,7 @@ class RGBScenePool:
         if self.cfg.pool_file:
             path = Path(self.cfg.pool_file)
         else:
-            first = scene_arrays(self.source[0])
+            first = scene_arrays(self.source[0], self.cfg.dynamic)
             path = Path(self.cfg.cache_dir) / f"rgbpool-{_digest(self.cfg, first[0])}.npy"
         times_path = path.with_name(path.stem + ".times.npy")
         self.cache_path = path
@@ -99,9 +112,9 @@ class RGBScenePool:
                 raise EdgemefError(f"{path} holds an RGB pool of shape {arr.shape}, the config asks for {shape}")
         arr = np.empty(shape, np.float16)
         times = np.empty((shape[0], 3), np.float64)
-        arr[0], times[0] = first if first is not None else scene_arrays(self.source[0])
+        arr[0], times[0] = first if first is not None else scene_arrays(self.source[0], self.cfg.dynamic)
         for i in tqdm(range(1, shape[0]), desc="rendering RGB/HDR scene pool", disable=not progress, leave=False):
-            arr[i], times[i] = scene_arrays(self.source[i])
+            arr[i], times[i] = scene_arrays(self.source[i], self.cfg.dynamic)
         _save(times_path, times)   # times first: the planes file marks a complete pool
         _save(path, arr)
         self.planes, self.times = np.load(path, mmap_mode="r"), times
@@ -110,7 +123,7 @@ class RGBScenePool:
         """(15, H, W) float32 planes and (3,) times (under, ev0, over) of scene ``i``."""
         if self.planes is not None:
             return np.asarray(self.planes[i], np.float32), self.times[i]
-        return scene_arrays(self.source[i % len(self.source)])
+        return scene_arrays(self.source[i % len(self.source)], self.cfg.dynamic)
 
 
 class RGBCrops(BracketCrops):
@@ -118,6 +131,7 @@ class RGBCrops(BracketCrops):
 
     Item ``n`` is a dict of float32 tensors:
         inputs: (6, S, S) under then over RGB in [0, 1] (darkest first, as the networks eat them);
+            the under crop may be shifted by a few pixels (``data.shift_prob``, the thesis' offsets);
         ev0, label: (3, S, S) the EV0 frame (the two-phase intermediate target) and the fused label;
         hdr: (3, S, S) linear radiance, 1 = the over frame's saturation (STHDR's target);
         ratios: (2,) exposure times of under and over relative to over (so ``ratios[1] == 1``).
@@ -133,7 +147,11 @@ class RGBCrops(BracketCrops):
         p = np.rot90(planes[:, top:top + s, left:left + s], k, axes=(1, 2))
         if flip:
             p = p[:, :, ::-1]
-        t = torch.from_numpy(np.ascontiguousarray(p, np.float32))
+        p = np.ascontiguousarray(p, np.float32)
+        d = self.pool.cfg
+        if d.shift_prob:
+            p[0:3] = shift_crop(p[0:3], [self.seed, int(n), SHIFT_STREAM], d.shift_prob, d.max_shift, axes=(1, 2))
+        t = torch.from_numpy(p)
         t_under, t_over = float(times[TIMES.index("under")]), float(times[TIMES.index("over")])
         return {"inputs": t[0:6], "ev0": t[6:9], "label": t[9:12], "hdr": t[12:15],
                 "ratios": torch.tensor([t_under / t_over, 1.0], dtype=torch.float32)}

@@ -41,8 +41,9 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor], cfg: TrainCon
     co, co_mse = fusion_loss(fused, batch[cfg.co_target], cfg.alpha)
     per_image = cfg.co_weight * co
     parts = {"co": co.mean().item(), "co_mse": co_mse.mean().item()}
+    src = batch.get("sources", x)  # the static, unshifted frames (== x for static data)
     if cfg.mask_builder:
-        under, over = x[:, 0:1], x[:, 1:2]
+        under, over = src[:, 0:1], src[:, 1:2]
         m_u, m_o = build_masks(under, over, cfg.mask_sigma)
         l_u, _ = fusion_loss(m_u * fused, m_u * under, cfg.alpha)
         l_o, _ = fusion_loss(m_o * fused, m_o * over, cfg.alpha)
@@ -56,7 +57,7 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor], cfg: TrainCon
     if cfg.mef_ssim_weight:
         from edgemef.train.mef_ssim_loss import mef_ssim
 
-        l_mef = cfg.alpha * (1.0 - mef_ssim(x, fused.clamp(0.0, 1.0)))
+        l_mef = cfg.alpha * (1.0 - mef_ssim(src, fused.clamp(0.0, 1.0)))
         per_image = per_image + cfg.mef_ssim_weight * l_mef
         parts["mef"] = l_mef.mean().item()
     total = per_image.mean()
