@@ -1,0 +1,56 @@
+"""The de-ghosting study command: its metrics on hand-made images, and a tiny real run."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from edgemef.train import deghost_study as study  # noqa: E402
+
+SHIPPED = "edgemef/assets/weights/densefuse.safetensors"
+
+
+def test_motion_mask_covers_both_frames_and_dilates():
+    a = {"under": np.zeros((40, 40), np.float32), "over": np.zeros((40, 40), np.float32)}
+    a["under"][5:10, 5:10] = 1.0
+    a["over"][20:25, 30:35] = 0.5
+    m = study.motion_mask(a, dilate=2)
+    assert m[7, 7] and m[22, 32] and m[4, 7] and not m[0, 0] and not m[15, 20]
+    assert m.sum() > 50 + (2 * 5 * 4)  # grown beyond the two 5x5 squares
+
+
+def test_masked_psnr_reads_only_the_masked_pixels():
+    label = np.full((10, 10, 3), 0.5, np.float32)
+    img = label.copy()
+    img[:5] = 0.0  # wrong outside the mask
+    mask = np.zeros((10, 10), bool)
+    mask[5:] = True
+    assert study.masked_psnr(img, label, mask) == float("inf")
+    img[9, 9] = 0.6
+    assert 30 < study.masked_psnr(img, label, mask) < 60
+
+
+def test_study_runs_end_to_end(tmp_path, capsys):
+    out = tmp_path / "study"
+    rc = study.main(["--run", f"a={SHIPPED}", "--run", f"b={SHIPPED}", "--baselines", "mertens",
+                     "--sets", "2", "--size", "176", "--crops", "2", "--out", str(out)])
+    assert rc == 0
+    rec = json.loads((out / "study.json").read_text())
+    r = rec["results"]
+    assert set(r) == {"a", "b", "mertens"}
+    for kind in ("dynamic", "static"):
+        assert r["a"][kind]["mean"] == r["b"][kind]["mean"]  # the same weights score the same
+        assert r["a"][kind]["count"] == 2 and 5 < r["mertens"][kind]["mean"]["psnr"] < 60
+        assert set(study.COLUMNS) <= set(r["a"][kind]["mean"])
+    assert "| a |" in (out / "study.md").read_text() and (out / "crops.png").stat().st_size > 1000
+    printed = capsys.readouterr().out
+    assert "b vs a: dynamic +0.00 dB" in printed and "not met" in printed
+
+
+def test_bad_run_argument_is_one_line_error(tmp_path, capsys):
+    assert study.main(["--run", "noequals", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("edgemef: error: --run 'noequals'") and "\n" not in err
