@@ -33,12 +33,28 @@ def _common(default_out: str):
             click.option("--seed", type=int, default=None, help="Initialisation and sampling seed."),
             click.option("--threads", type=int, default=None,
                          help="torch CPU threads (0: torch's default). Default: the config's, else 1."),
+            click.option("--dynamic", type=float, default=None, metavar="FRACTION",
+                         help="Share of the training scenes made dynamic (moving objects inserted into the "
+                              "under-exposed frame only; the targets stay static: Su 2025). Default: the "
+                              "config's data.dynamic, else 0."),
+            click.option("--shift-prob", type=float, default=None, metavar="P",
+                         help="Probability of shifting a sample's under-exposed input crop by up to "
+                              "data.max_shift pixels (the thesis' offsets). Default: the config's, else 0."),
             click.option("-q", "--quiet", is_flag=True, help="No progress bar; print only the result."),
         ]
         for opt in reversed(opts):
             fn = opt(fn)
         return fn
     return deco
+
+
+def _with_data(cfg, dynamic: float | None, shift_prob: float | None):
+    """``cfg`` with the --dynamic / --shift-prob overrides applied, validated again."""
+    if dynamic is not None:
+        cfg.data.dynamic = dynamic
+    if shift_prob is not None:
+        cfg.data.shift_prob = shift_prob
+    return cfg.validate()
 
 
 def _train(cfg, out: Path, resume: bool, quiet: bool, done: str) -> None:
@@ -74,7 +90,8 @@ def _train(cfg, out: Path, resume: bool, quiet: bool, done: str) -> None:
                    "reference, 'mertens' Mertens fusion of the input pair. Default: the config's, else ev0.")
 @click.option("--steps", type=int, default=None, help="Optimisation steps in total (a resumed run continues to it).")
 @_common("runs/densefuse")
-def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resume, device, seed, threads, quiet):
+def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resume, device, seed, threads, dynamic,
+                  shift_prob, quiet):
     """Train DenseFuse the way Im et al. 2023 do: co-target loss, MaskBuilder, ParamTuner.
 
     Writes OUT/densefuse.safetensors (weights + artifact manifest), OUT/config.json,
@@ -87,7 +104,7 @@ def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resum
 
     cfg = load_config(config_file, preset=preset, co_target=co_target, steps=steps, batch=batch, crop=crop,
                       device=device, seed=seed, threads=threads)
-    _train(cfg, out, resume, quiet, f"{cfg.preset}, co-target {cfg.co_target}")
+    _train(_with_data(cfg, dynamic, shift_prob), out, resume, quiet, f"{cfg.preset}, co-target {cfg.co_target}")
 
 
 @train_cmd.command("twophase")
@@ -101,7 +118,7 @@ def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resum
                    "Without it the VGG term is OFF (the run says so on stderr and in summary.json).")
 @_common("runs/twophase")
 def twophase_cmd(phase1_steps, phase2_steps, vgg_weights, config_file, batch, crop, out, resume, device, seed,
-                 threads, quiet):
+                 threads, dynamic, shift_prob, quiet):
     """Train the two-phase network, decoupled: phase 1 (UNet -> intermediate exposure, against EV0),
     then phase 1 frozen while phase 2 (attention merging) trains against the label.
 
@@ -116,7 +133,7 @@ def twophase_cmd(phase1_steps, phase2_steps, vgg_weights, config_file, batch, cr
     cfg = load_model_config("twophase", config_file, phase1_steps=phase1_steps, phase2_steps=phase2_steps,
                             vgg_weights=vgg_weights, batch=batch, crop=crop, device=device, seed=seed,
                             threads=threads)
-    _train(cfg, out, resume, quiet, f"phase 1 {cfg.phase1_steps} + phase 2 {cfg.phase2_steps}, "
+    _train(_with_data(cfg, dynamic, shift_prob), out, resume, quiet, f"phase 1 {cfg.phase1_steps} + phase 2 {cfg.phase2_steps}, "
                                      f"VGG {'on' if cfg.vgg_weights and cfg.lambda_vgg else 'OFF'}")
 
 
@@ -125,7 +142,8 @@ def twophase_cmd(phase1_steps, phase2_steps, vgg_weights, config_file, batch, cr
               help="Table 3 variant: the full network, a single scale, or no Align Net. Default: the config's, else full.")
 @click.option("--steps", type=int, default=None, help="Optimisation steps in total (a resumed run continues to it).")
 @_common("runs/sthdr")
-def sthdr_cmd(ablation, steps, config_file, batch, crop, out, resume, device, seed, threads, quiet):
+def sthdr_cmd(ablation, steps, config_file, batch, crop, out, resume, device, seed, threads, dynamic, shift_prob,
+              quiet):
     """Train STHDR: LDR frames + exposure ratios -> radiance, L1 on mu-law (mu 5000) at every scale.
 
     Writes OUT/sthdr.safetensors (weights + manifest, output 'hdr'), config.json,
@@ -137,4 +155,4 @@ def sthdr_cmd(ablation, steps, config_file, batch, crop, out, resume, device, se
 
     cfg = load_model_config("sthdr", config_file, ablation=ablation, steps=steps, batch=batch, crop=crop,
                             device=device, seed=seed, threads=threads)
-    _train(cfg, out, resume, quiet, f"ablation {cfg.ablation}")
+    _train(_with_data(cfg, dynamic, shift_prob), out, resume, quiet, f"ablation {cfg.ablation}")

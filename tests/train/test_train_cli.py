@@ -21,7 +21,7 @@ def test_help_lists_the_command_and_every_option():
     r = _run(["train", "densefuse", "--help"])
     assert r.exit_code == 0
     for opt in ("--config", "--preset", "--co-target", "--steps", "--batch", "--crop", "--out", "--resume",
-                "--device", "--seed", "--threads"):
+                "--device", "--seed", "--threads", "--dynamic", "--shift-prob"):
         assert opt in r.output, opt
 
 
@@ -67,3 +67,18 @@ def test_tiny_end_to_end_run_on_rendered_scenes(tmp_path):
     assert "trained 2 steps" in r.output and (out / "densefuse.safetensors").is_file()
     saved = json.loads((out / "config.json").read_text())
     assert saved["seed"] == 5 and saved["co_target"] == "label" and saved["steps"] == 2
+
+
+def test_dynamic_options_reach_the_run(tmp_path):
+    """--dynamic / --shift-prob: a two-step run on dynamic scenes records them; bad values exit 2."""
+    cfg = tmp_path / "tiny.json"
+    cfg.write_text(json.dumps({"steps": 2, "batch": 1, "crop": 32, "checkpoint_every": 1,
+                               "data": {"pool": 0, "size": [96, 96]}}))
+    out = tmp_path / "run"
+    r = _run(["train", "densefuse", "--config", str(cfg), "--out", str(out), "--quiet", "--dynamic", "1",
+              "--shift-prob", "0.5"])
+    assert r.exit_code == 0, r.output
+    data = json.loads((out / "config.json").read_text())["data"]
+    assert data["dynamic"] == 1.0 and data["shift_prob"] == 0.5
+    r = CliRunner().invoke(cli, ["train", "densefuse", "--shift-prob", "2", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "data.shift_prob must lie in [0, 1]" in r.output
