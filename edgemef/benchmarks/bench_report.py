@@ -88,8 +88,13 @@ def format_table(result: dict) -> str:
     return "\n".join(out)
 
 
+INT8_BOUND_TARGET = 1.5
+"""The issue's target: an INT8 network within this factor of its int8 compute bound."""
+
+
 def verdict_lines(result: dict) -> list[str]:
-    """The 'alignment plus fusion faster than enfuse' line, and failures worth reading in full."""
+    """The target lines ('alignment plus fusion faster than enfuse'; each network's best INT8 row
+    against its int8 compute bound), and failures worth reading in full."""
     rows = result["rows"]
     nets = [r for r in rows if r["kind"] in ("network", "reference") and r.get("x_enfuse") is not None]
     out = []
@@ -103,6 +108,13 @@ def verdict_lines(result: dict) -> list[str]:
                    f"enfuse {enfuse['latency_ms']:.1f} ms, x{best['x_enfuse']:.2f}"
                    + (f"; align + Mertens: {mertens['align_fuse_ms']:.1f} ms, x{mertens['x_enfuse']:.2f})"
                       if mertens else ")"))
+    int8 = [r for r in rows if r["kind"] == "network" and r["precision"] == "int8" and r.get("x_bound") is not None]
+    for model in dict.fromkeys(r["model"] for r in int8):
+        best = min((r for r in int8 if r["model"] == model), key=lambda r: r["x_bound"])
+        verdict = "met" if best["x_bound"] <= INT8_BOUND_TARGET else "NOT met"
+        out.append(f"target '{model} INT8 within {INT8_BOUND_TARGET}x of its int8 compute bound': {verdict} "
+                   f"(best row {best['format']} int8: network {best['net_ms']:.1f} ms vs bound "
+                   f"{best['bound_ms']:.1f} ms, x{best['x_bound']:.2f})")
     for r in rows:
         if r["status"] == "failed" and r["reason"] and len(r["reason"]) > STATUS_WIDTH - 8:
             out.append(f"failed {r['model']} {r['format']} {r['precision']}: {r['reason']}")

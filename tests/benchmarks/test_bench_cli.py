@@ -72,6 +72,12 @@ def test_quick_bench_prints_the_table(quick):
     assert "median ms" in text and "x bound" in text and "MEF-SSIM" in text and "load average" in text
     assert "onnx     int8" in text and "INFERENCE_PRECISION_HINT=f32" in text
     assert str(out / "bench.json") in text
+    # the target lines carry the figures of their rows
+    row = rows_by(data)[("onnx", "int8")]
+    verdict = "met" if row["x_bound"] <= 1.5 else "NOT met"
+    assert (f"target 'densefuse INT8 within 1.5x of its int8 compute bound': {verdict} (best row onnx int8: "
+            f"network {row['net_ms']:.1f} ms vs bound {row['bound_ms']:.1f} ms, x{row['x_bound']:.2f})") in text
+    assert "target 'alignment + fusion faster than enfuse'" in text or not rows_by(data)[("enfuse", "-")]["status"] == "ok"
 
 
 def test_rows_come_from_the_targets_table_and_tensorrt_says_why_it_is_skipped():
