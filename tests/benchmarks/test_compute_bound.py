@@ -20,7 +20,7 @@ def test_densefuse_macs_match_the_hand_count():
     assert expected == 33_785_856
     got = conv_macs(create_model("densefuse"), (1, 2, h, w))
     assert got["macs"] == expected
-    assert len(got["layers"]) == 9 - 1  # 4 encoder + 4 decoder convs (the encoder runs once on B*N)
+    assert len(got["layers"]) == 2 * 4 + 4  # 4 encoder convs per exposure (one pass each) + 4 decoder convs
     assert got["device"] == "meta"
 
 
