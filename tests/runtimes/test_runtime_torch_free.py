@@ -30,8 +30,8 @@ def test_fuse_help_does_not_load_torch():
 def test_fusing_with_an_onnx_artifact_does_not_load_torch(tmp_path, real_pair):
     path = write_mean_onnx(tmp_path / "mean.onnx", Manifest(model="mean", format="onnx"))
     out = run_python(
-        "import sys, numpy as np\nfrom edgemef.runtimes import load\n"
-        f"rt = load({str(path)!r}, threads=1)\n"
+        "import sys, numpy as np\nimport edgemef\n"
+        f"rt = edgemef.load({str(path)!r}, threads=1)\n"
         "ims = [np.full((40, 60, 3), v, np.float32) for v in (0.2, 0.8)]\n"
         "print(rt.fuse(ims).shape, 'torch' in sys.modules, 'onnxruntime' in sys.modules)")
     assert out.strip() == "(40, 60, 3) False True"
