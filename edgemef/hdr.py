@@ -84,9 +84,10 @@ def estimate_exposure_ratios(images: list[np.ndarray], reference: int | None = N
     ``k ** (1 / g)``, so this returns the ratio in ``gamma``-linear units: the factor that makes
     ``I_i ** gamma / t_i`` of the frames agree where both are well exposed, which is what an HDR
     network's ``H_i`` needs. It differs from the EXIF ratio when the camera's curve is not
-    ``gamma``: on the six mefb-dev pairs with EXIF times it is 2.8-3.4x the EXIF ratio on four
-    (an effective display gamma of about 1.65-1.7 instead of 2.2) and 8-62x on two whose EXIF
-    ratios (3.75x, 5x) look too small for their brightness gap (measured 2026-12-01).
+    ``gamma``: on the six mefb-dev pairs with EXIF times it is 2.8-3.4x the EXIF ratio on three
+    (building, buildingRoad, road: an effective display gamma of about 1.65-1.7 instead of 2.2)
+    and 7.6-62x on the other three (ColorChecker, flower, flowerGate2; the last two have EXIF
+    ratios of 5x and 3.75x, small for their brightness gap) (measured 2026-12-01).
     """
     n = len(images)
     if n < 2:
