@@ -9,7 +9,10 @@ from the pixels (:func:`edgemef.hdr.exposure_ratios`). Two test sets:
 * real pairs (``--pairs``, e.g. mefb-dev; no ground truth): MEF-SSIM, Q^AB/F, ... against the
   sources, via :func:`edgemef.metrics.score`;
 * synthetic labelled sets (``--synthetic N``): PSNR, SSIM, MS-SSIM and VIF against the
-  renderer's labels, on a seed no training run uses (:mod:`edgemef.train.synthetic_eval`).
+  renderer's labels, on a seed no training run uses (:mod:`edgemef.train.synthetic_eval`);
+* CPU latency of every method (``--latency``, default 512x512 and 1280x720): one whole fusion
+  call (pre/post-processing included) on the first test pair resized to each size, median of
+  ``--latency-repeats`` calls after one warm-up, on ``--threads`` threads.
 
 Usage::
 
@@ -174,18 +177,50 @@ def evaluate(fuse_fn, pairs: list[tuple[str, list[Path]]], names=METRICS, desc: 
     return {"per_scene": per, "mean": mean, "count": len(per)}
 
 
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """'512x512,720x1280' -> [(512, 512), (720, 1280)] (H x W); '' -> [].
+
+    Raises:
+        EdgemefError: a size that is not HxW with positive integers.
+    """
+    sizes = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        h, sep, w = part.lower().partition("x")
+        if not sep or not h.isdigit() or not w.isdigit() or int(h) < 16 or int(w) < 16:
+            raise EdgemefError(f"--latency '{part}': expected HxW with both >= 16 (e.g. 720x1280)")
+        sizes.append((int(h), int(w)))
+    return sizes
+
+
+def measure_latency(fn, images: list[np.ndarray], sizes, repeats: int = 3) -> dict[str, float]:
+    """{'HxW': median ms} of ``fn(images resized to HxW)`` after one warm-up call."""
+    import time
+
+    out = {}
+    for h, w in sizes:
+        ims = [cv2.resize(np.ascontiguousarray(im, np.float32), (w, h), interpolation=cv2.INTER_AREA) for im in images]
+        fn(ims)
+        times = []
+        for _ in range(max(1, repeats)):
+            t = time.perf_counter()
+            fn(ims)
+            times.append(time.perf_counter() - t)
+        out[f"{h}x{w}"] = float(np.median(times) * 1e3)
+    return out
+
+
 def _baseline(name: str):
     from edgemef.fusion import get_method
 
     return get_method(name)
 
 
-def print_table(results: dict, names, heading: str) -> None:
+def print_table(results: dict, names, heading: str, fmt: str = ".4f") -> None:
     print(heading)
     print("| method | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     for key, r in results.items():
-        print(f"| {key} | " + " | ".join(f"{r['mean'][n]:.4f}" if n in r["mean"] else "-" for n in names) + " |")
+        print(f"| {key} | " + " | ".join(format(r['mean'][n], fmt) if n in r["mean"] else "-" for n in names) + " |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,7 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--metrics", default=",".join(METRICS), help="comma-separated metric names for --pairs")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N pairs (0: all)")
     ap.add_argument("--max-side", type=int, default=0, help="downscale pairs to this longer side first (0: full size)")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (and OpenCV's, for the latency rows)")
+    ap.add_argument("--latency", default="512x512,720x1280",
+                    help="comma-separated HxW sizes for the CPU latency table ('' to skip)")
+    ap.add_argument("--latency-repeats", type=int, default=3, help="timed calls per method and size (median)")
     ap.add_argument("--json", default="", help="write all results (per scene too) to this JSON file")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -212,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         pairs = find_pairs(args.pairs)[: args.limit or None] if args.pairs else []
         if args.pairs and not pairs:
             raise EdgemefError(f"{args.pairs}: no two-image bracket sets found")
+        sizes = parse_sizes(args.latency)
         methods = {b: _baseline(b) for b in args.baselines.split(",") if b}
         for w in args.weights:
             m = ModelMethod(w)
@@ -234,8 +273,20 @@ def main(argv: list[str] | None = None) -> int:
         cols = list(SYNTHETIC_METRICS) + (["psnr_mu"] if any("psnr_mu" in r["mean"] for r in res.values()) else [])
         print_table(res, cols, f"{args.synthetic} synthetic labelled sets (seed {args.synthetic_seed}, "
                                f"{args.synthetic_size}px), against the renderer's labels")
+    if sizes:
+        cv2.setNumThreads(args.threads)
+        images = (shrink([b.image for b in load_brackets(pairs[0][1])], 0) if pairs else sets[0].images)
+        lat = {k: {"mean": measure_latency(fn, images, sizes, args.latency_repeats)}
+               for k, fn in tqdm(methods.items(), desc="latency", leave=False)}
+        record["latency_ms"] = {"threads": args.threads, "repeats": args.latency_repeats,
+                                "results": {k: v["mean"] for k, v in lat.items()}}
+        print_table(lat, [f"{h}x{w}" for h, w in sizes], f"CPU latency, ms per fusion call (median of "
+                    f"{args.latency_repeats}, {args.threads} thread(s), pre/post-processing included)", fmt=".1f")
     if args.json:
-        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
+        out = Path(args.json)
+        tmp = out.with_name(f".{out.name}.part")
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        tmp.replace(out)
     return 0
 
 

@@ -84,11 +84,17 @@ def test_synthetic_labelled_scores_and_the_command_line(trained, tmp_path, capsy
 
     out = tmp_path / "scores.json"
     rc = main([str(trained["twophase"] / "twophase.safetensors"), str(trained["sthdr"] / "sthdr.safetensors"),
-               "--baselines", "mertens", "--synthetic", "1", "--synthetic-size", "176", "--json", str(out)])
+               "--baselines", "mertens", "--synthetic", "1", "--synthetic-size", "176", "--json", str(out),
+               "--latency", "64x96,48x48", "--latency-repeats", "2"])
     assert rc == 0
     text = capsys.readouterr().out
     assert "| mertens |" in text and "twophase:" in text and "psnr_mu" in text
+    assert "CPU latency, ms per fusion call (median of 2, 1 thread(s)" in text and "| 64x96 | 48x48 |" in text
     record = json.loads(out.read_text())
+    lat = record["latency_ms"]["results"]
+    assert set(lat) == set(record["synthetic"]["results"])
+    assert all(v["64x96"] > 0 and v["48x48"] > 0 for v in lat.values())
+    assert main(["--synthetic", "1", "--latency", "720by1280"]) == 2   # a bad size is a one-line error
     assert set(record["synthetic"]["results"]) == {"mertens", f"twophase:{trained['twophase'] / 'twophase.safetensors'}",
                                                    f"sthdr:{trained['sthdr'] / 'sthdr.safetensors'}"}
     assert main(["--baselines", "mertens"]) == 2   # nothing to score
@@ -103,7 +109,8 @@ def test_real_pair_folders_score_every_network_beside_mertens(trained, tmp_path,
         save_image(tmp_path / scene / f"{scene}_A.png", under)
         save_image(tmp_path / scene / f"{scene}_B.png", over)
     rc = main([str(trained["twophase"] / "twophase.safetensors"), str(trained["sthdr"] / "checkpoint.safetensors"),
-               "--baselines", "mertens", "--pairs", str(tmp_path), "--metrics", "mef_ssim,qabf", "--max-side", "64"])
+               "--baselines", "mertens", "--pairs", str(tmp_path), "--metrics", "mef_ssim,qabf", "--max-side", "64",
+               "--latency", ""])
     assert rc == 0
     text = capsys.readouterr().out
     assert "2 pairs from" in text and "longer side <= 64" in text
