@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from edgemef.errors import EdgemefError
+from edgemef.io import atomic_write_bytes
 from edgemef.train.synthetic_eval import SYNTHETIC_METRICS, LabelledSet, score_synthetic
 
 STUDY_SEED = 4404
@@ -139,12 +139,6 @@ def markdown(results: dict, baseline: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _parse_run(text: str) -> tuple[str, str]:
     name, sep, path = text.partition("=")
     if not sep or not name or not path:
@@ -194,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     baseline = runs[0][0] if runs else None
     table = markdown(results, baseline)
     record = {"sets": args.sets, "size": args.size, "seed": args.seed, "runs": dict(runs), "results": results}
-    _atomic_write(args.out / "study.json", json.dumps(record, indent=2) + "\n")
-    _atomic_write(args.out / "study.md", table)
+    atomic_write_bytes(args.out / "study.json", (json.dumps(record, indent=2) + "\n").encode())
+    atomic_write_bytes(args.out / "study.md", table.encode())
     rank = list(range(args.sets))
     if len(runs) >= 2:
         a, b = runs[0][0], runs[1][0]

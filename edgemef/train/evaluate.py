@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from edgemef import netio
 from edgemef.errors import EdgemefError
-from edgemef.io import load_brackets
+from edgemef.io import atomic_write_bytes, load_brackets
 from edgemef.manifest import Manifest
 from edgemef.metrics import score
 
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
                                f"{args.synthetic_size}px), against the renderer's labels")
     if sizes:
         cv2.setNumThreads(args.threads)
-        images = (shrink([b.image for b in load_brackets(pairs[0][1])], 0) if pairs else sets[0].images)
+        images = [b.image for b in load_brackets(pairs[0][1])] if pairs else sets[0].images
         lat = {k: {"mean": measure_latency(fn, images, sizes, args.latency_repeats)}
                for k, fn in tqdm(methods.items(), desc="latency", leave=False)}
         record["latency_ms"] = {"threads": args.threads, "repeats": args.latency_repeats,
@@ -283,10 +283,11 @@ def main(argv: list[str] | None = None) -> int:
         print_table(lat, [f"{h}x{w}" for h, w in sizes], f"CPU latency, ms per fusion call (median of "
                     f"{args.latency_repeats}, {args.threads} thread(s), pre/post-processing included)", fmt=".1f")
     if args.json:
-        out = Path(args.json)
-        tmp = out.with_name(f".{out.name}.part")
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
-        tmp.replace(out)
+        try:
+            atomic_write_bytes(args.json, (json.dumps(record, indent=2) + "\n").encode())
+        except EdgemefError as e:
+            print(f"edgemef: error: {e}", file=sys.stderr)
+            return 2
     return 0
 
 
