@@ -56,6 +56,10 @@ class DataConfig:
     shift_prob: float = 0.0
     max_shift: int = 4
 
+    def cache_key(self) -> tuple:
+        """The fields that decide what a rendered pool holds (the shift is applied per crop)."""
+        return (self.seed, tuple(self.size), tuple(self.ev_gap), self.pool) + ((float(self.dynamic),) if self.dynamic else ())
+
 
 @dataclass
 class TrainConfig:

@@ -54,8 +54,7 @@ def bracket_planes(bs, with_static: bool = False) -> np.ndarray:
 def _data_digest(cfg: DataConfig, first: np.ndarray) -> str:
     """Identifies a rendered pool: its parameters and the rendered planes of its first scene
     (so a change to the renderer that alters its output invalidates the cache)."""
-    key = (cfg.seed, tuple(cfg.size), tuple(cfg.ev_gap), cfg.pool) + ((float(cfg.dynamic),) if cfg.dynamic else ())
-    h = hashlib.sha256(repr(key).encode())
+    h = hashlib.sha256(repr(cfg.cache_key()).encode())
     h.update(np.ascontiguousarray(first, np.float16).tobytes())
     return h.hexdigest()[:16]
 

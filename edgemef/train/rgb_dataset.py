@@ -51,8 +51,7 @@ def scene_arrays(hs, dynamic: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _digest(cfg: DataConfig, first: np.ndarray) -> str:
-    key = ("rgb-hdr", cfg.seed, tuple(cfg.size), tuple(cfg.ev_gap), cfg.pool) + ((float(cfg.dynamic),) if cfg.dynamic else ())
-    h = hashlib.sha256(repr(key).encode())
+    h = hashlib.sha256(repr(("rgb-hdr",) + cfg.cache_key()).encode())
     h.update(np.ascontiguousarray(first, np.float16).tobytes())
     return h.hexdigest()[:16]
 
