@@ -111,18 +111,25 @@ def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resum
 @click.option("--phase1-steps", type=int, default=None,
               help="Steps of phase 1 (the UNet alone, target: the EV0 frame). Default: the config's, else 1000.")
 @click.option("--phase2-steps", type=int, default=None,
-              help="Steps of phase 2 (phase 1 frozen, target: the label); may grow on --resume. "
+              help="Steps of phase 2 (phase 1 frozen, target: --fused-target); may grow on --resume. "
                    "Default: the config's, else 1000.")
+@click.option("--fused-target", type=click.Choice(["label", "mertens"]), default=None,
+              help="Phase 2's target: the renderer's fused label (the paper) or the Mertens fusion of the "
+                   "static training pair. Default: the config's, else label.")
+@click.option("--lambda-mef", type=float, default=None,
+              help="Weight of an unsupervised 1 - MEF-SSIM term (fused grey against the static under/over "
+                   "pair) in phase 2; 0 turns it off. Default: the config's, else 0.")
 @click.option("--vgg-weights", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="torchvision-style VGG-19 state dict (.pth or .safetensors) for the perceptual loss term. "
                    "Without it the VGG term is OFF (the run says so on stderr and in summary.json).")
 @_common("runs/twophase")
-def twophase_cmd(phase1_steps, phase2_steps, vgg_weights, config_file, batch, crop, out, resume, device, seed,
+def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, vgg_weights, config_file, batch, crop, out, resume, device, seed,
                  threads, dynamic, shift_prob, quiet):
     """Train the two-phase network, decoupled: phase 1 (UNet -> intermediate exposure, against EV0),
-    then phase 1 frozen while phase 2 (attention merging) trains against the label.
+    then phase 1 frozen while phase 2 (attention merging) trains against the label (or Mertens).
 
-    Loss L1 + lambda_vgg VGG + lambda_ssim (1 - SSIM) in both phases. Writes
+    Loss L1 + lambda_vgg VGG + lambda_ssim (1 - SSIM) in both phases, plus lambda_mef (1 - MEF-SSIM)
+    in phase 2 when set. Writes
     OUT/twophase.safetensors (weights + manifest), config.json, checkpoint.safetensors, loss.png,
     summary.json. Ctrl-C checkpoints; --resume continues (in either phase). Example:
 
@@ -131,10 +138,12 @@ def twophase_cmd(phase1_steps, phase2_steps, vgg_weights, config_file, batch, cr
     from edgemef.train.rgb_config import load_model_config
 
     cfg = load_model_config("twophase", config_file, phase1_steps=phase1_steps, phase2_steps=phase2_steps,
-                            vgg_weights=vgg_weights, batch=batch, crop=crop, device=device, seed=seed,
+                            fused_target=fused_target, lambda_mef=lambda_mef, vgg_weights=vgg_weights, batch=batch, crop=crop, device=device, seed=seed,
                             threads=threads)
-    _train(_with_data(cfg, dynamic, shift_prob), out, resume, quiet, f"phase 1 {cfg.phase1_steps} + phase 2 {cfg.phase2_steps}, "
-                                     f"VGG {'on' if cfg.vgg_weights and cfg.lambda_vgg else 'OFF'}")
+    mef = f", MEF-SSIM x{cfg.lambda_mef:g}" if cfg.lambda_mef else ""
+    _train(_with_data(cfg, dynamic, shift_prob), out, resume, quiet,
+           f"phase 1 {cfg.phase1_steps} + phase 2 {cfg.phase2_steps} (target {cfg.fused_target}{mef}), "
+           f"VGG {'on' if cfg.vgg_weights and cfg.lambda_vgg else 'OFF'}")
 
 
 @train_cmd.command("sthdr")

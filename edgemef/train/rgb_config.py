@@ -19,6 +19,7 @@ from edgemef.errors import EdgemefError
 from edgemef.train.config import DataConfig, build_config, check_common, read_config_file
 
 STHDR_ABLATIONS = ("full", "single_scale", "no_align")
+FUSED_TARGETS = ("label", "mertens")
 
 
 def _rgb_data() -> DataConfig:
@@ -69,6 +70,11 @@ class TwoPhaseTrainConfig(_Common):
         model: 'twophase'.
         phase1_steps, phase2_steps: optimisation steps of each phase (phase 1 first; 0 skips it).
         lambda_vgg, lambda_ssim: loss weights of ``L1 + lambda_vgg VGG + lambda_ssim (1 - SSIM)``.
+        fused_target: what phase 2 is compared with: 'label' (the renderer's fused label, the
+            paper's recipe) or 'mertens' (Mertens fusion of the static training pair, the
+            co-target DenseFuse ships with).
+        lambda_mef: weight of an unsupervised ``1 - MEF-SSIM`` term of the fused image's grey
+            against the static under/over pair's, added in phase 2 (0: off, the paper's loss).
         vgg_weights: torchvision-style VGG state dict file; '' turns the VGG term OFF (said loudly).
         vgg_arch: 'vgg19' or 'vgg16'.
         network: :class:`~edgemef.models.twophase.TwoPhaseConfig` overrides.
@@ -81,6 +87,8 @@ class TwoPhaseTrainConfig(_Common):
     phase2_steps: int = 1000
     lambda_vgg: float = 0.1
     lambda_ssim: float = 0.5
+    fused_target: str = "label"
+    lambda_mef: float = 0.0
     vgg_weights: str = ""
     vgg_arch: str = "vgg19"
     crop: int = 96
@@ -100,7 +108,9 @@ class TwoPhaseTrainConfig(_Common):
             _need(isinstance(v, int) and v >= 0, f"{name} must be an integer >= 0")
         _need(self.steps >= 1, "phase1_steps + phase2_steps must be >= 1")
         check_common(self, _need, ("batch", "checkpoint_every", "log_every"))
-        for name in ("lambda_vgg", "lambda_ssim"):
+        _need(self.fused_target in FUSED_TARGETS,
+              f"fused_target '{self.fused_target}' (choose from {', '.join(FUSED_TARGETS)})")
+        for name in ("lambda_vgg", "lambda_ssim", "lambda_mef"):
             _need(isinstance(getattr(self, name), (int, float)) and getattr(self, name) >= 0, f"{name} must be >= 0")
         _need(self.vgg_arch in ("vgg19", "vgg16"), f"vgg_arch '{self.vgg_arch}' (choose from vgg19, vgg16)")
         _need(isinstance(self.vgg_weights, str), "vgg_weights must be a file name or ''")

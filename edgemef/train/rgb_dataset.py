@@ -1,10 +1,12 @@
 """RGB/HDR training samples from :class:`edgemef.data.hdr_sets.SyntheticHDRSets`, for the
 two-phase network and STHDR.
 
-A scene is stored as 15 planes (:data:`RGB_PLANES`): the under, over and EV0 frames, the fused
-label (RGB in [0, 1]) and the HDR target (linear camera radiance in the over-exposed reference
+A scene is stored as 21 planes (:data:`RGB_PLANES`): the under, over and EV0 frames, the fused
+label (RGB in [0, 1]), the HDR target (linear camera radiance in the over-exposed reference
 frame's units, capped where the under frame saturates; see
-:meth:`~edgemef.data.hdr_sets.HDRSet.camera_radiance`), plus its exposure times. Sample ``n`` of
+:meth:`~edgemef.data.hdr_sets.HDRSet.camera_radiance`), the Mertens fusion of the static
+under/over pair (the two-phase network's optional co-target) and the static under frame (equal
+to ``under`` unless the scene is dynamic), plus its exposure times. Sample ``n`` of
 :class:`RGBCrops` is a pure function of ``(seed, n)`` (the crop plan of
 :class:`~edgemef.train.dataset.BracketCrops`), so resumed and distributed runs see the batches an
 uninterrupted single-process run sees. The pool is rendered once and cached like
@@ -26,26 +28,34 @@ from edgemef.train.config import DataConfig
 from edgemef.data.dynamic import shift_crop
 from edgemef.train.dataset import SHIFT_STREAM, BracketCrops
 
-RGB_PLANES = ("under", "over", "ev0", "label", "hdr")
-"""Three-channel images of one scene, in storage order (15 planes)."""
+RGB_PLANES = ("under", "over", "ev0", "label", "hdr", "mertens", "under_static")
+"""Three-channel images of one scene, in storage order (21 planes)."""
+N_PLANES = 3 * len(RGB_PLANES)
 TIMES = ("under", "ev0", "over")
 """Exposure times stored per scene, seconds."""
 
 
 def scene_arrays(hs, dynamic: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """(15, H, W) float32 planes and (3,) exposure times of an :class:`~edgemef.data.hdr_sets.HDRSet`.
+    """(21, H, W) float32 planes (:data:`RGB_PLANES`) and (3,) exposure times of an
+    :class:`~edgemef.data.hdr_sets.HDRSet`.
 
     ``dynamic``: the share of scenes whose under frame gets moving objects
     (:func:`edgemef.data.dynamic.synthesize_dynamic`, chosen by :func:`~edgemef.data.dynamic.is_dynamic`);
-    the over and EV0 frames, the label and the HDR target stay the static scene's.
+    the over and EV0 frames, the label, the HDR target, the Mertens co-target and ``under_static``
+    stay the static scene's.
     """
     from edgemef.data.dynamic import dynamic_seed, is_dynamic, synthesize_dynamic
+    from edgemef.data.labels import exposure_fusion
 
     bs = hs.brackets
-    under = bs.under
+    static = np.clip(bs.under, 0.0, 1.0)
+    under = static
     if dynamic and is_dynamic(bs.seed, dynamic):
-        under = synthesize_dynamic(bs, dynamic_seed(bs.seed)).under
-    images = [np.clip(im, 0.0, 1.0) for im in (under, bs.over, bs.ev0, bs.label)] + [hs.camera_radiance("over")]
+        under = np.clip(synthesize_dynamic(bs, dynamic_seed(bs.seed)).under, 0.0, 1.0)
+    over = np.clip(bs.over, 0.0, 1.0)
+    mertens = np.clip(exposure_fusion([static, over]), 0.0, 1.0)
+    images = [under, over, np.clip(bs.ev0, 0.0, 1.0), np.clip(bs.label, 0.0, 1.0), hs.camera_radiance("over"),
+              mertens, static]
     planes = np.concatenate([np.transpose(im, (2, 0, 1)) for im in images]).astype(np.float32)
     return planes, np.asarray(bs.exposure_times, np.float64)
 
@@ -65,7 +75,7 @@ def _save(path: Path, arr: np.ndarray) -> None:
 
 
 class RGBScenePool:
-    """The first ``cfg.pool`` synthetic HDR sets as (pool, 15, H, W) float16 planes and (pool, 3)
+    """The first ``cfg.pool`` synthetic HDR sets as (pool, 21, H, W) float16 planes and (pool, 3)
     exposure times, rendered once or read from the cache; ``pool == 0`` renders on access."""
 
     def __init__(self, cfg: DataConfig, progress: bool = True):
@@ -81,7 +91,7 @@ class RGBScenePool:
 
     @classmethod
     def from_arrays(cls, planes: np.ndarray, times: np.ndarray, **data) -> "RGBScenePool":
-        """A pool over ready-made (N, 15, H, W) planes and (N, 3) times (tests); ``data``: other
+        """A pool over ready-made (N, 21, H, W) planes and (N, 3) times (tests); ``data``: other
         :class:`DataConfig` fields (e.g. ``shift_prob``)."""
         pool = cls.__new__(cls)
         n, _, h, w = planes.shape
@@ -93,7 +103,7 @@ class RGBScenePool:
         return self.cfg.pool or len(self.source)
 
     def _load_or_render(self, progress: bool) -> None:
-        shape = (self.cfg.pool, 3 * len(RGB_PLANES), *self.cfg.size)
+        shape = (self.cfg.pool, N_PLANES, *self.cfg.size)
         first = None
         if self.cfg.pool_file:
             path = Path(self.cfg.pool_file)
@@ -119,7 +129,7 @@ class RGBScenePool:
         self.planes, self.times = np.load(path, mmap_mode="r"), times
 
     def scene(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """(15, H, W) float32 planes and (3,) times (under, ev0, over) of scene ``i``."""
+        """(21, H, W) float32 planes and (3,) times (under, ev0, over) of scene ``i``."""
         if self.planes is not None:
             return np.asarray(self.planes[i], np.float32), self.times[i]
         return scene_arrays(self.source[i % len(self.source)], self.cfg.dynamic)
@@ -131,7 +141,9 @@ class RGBCrops(BracketCrops):
     Item ``n`` is a dict of float32 tensors:
         inputs: (6, S, S) under then over RGB in [0, 1] (darkest first, as the networks eat them);
             the under crop may be shifted by a few pixels (``data.shift_prob``, the thesis' offsets);
+        sources: (6, S, S) the static, unshifted under and over frames (the MEF-SSIM term's sources);
         ev0, label: (3, S, S) the EV0 frame (the two-phase intermediate target) and the fused label;
+        mertens: (3, S, S) the Mertens fusion of the static pair (an alternative fused target);
         hdr: (3, S, S) linear radiance, 1 = the over frame's saturation (STHDR's target);
         ratios: (2,) exposure times of under and over relative to over (so ``ratios[1] == 1``).
     """
@@ -147,10 +159,14 @@ class RGBCrops(BracketCrops):
         if flip:
             p = p[:, :, ::-1]
         p = np.ascontiguousarray(p, np.float32)
+        if p.shape[0] != N_PLANES:
+            raise EdgemefError(f"an RGB scene has {N_PLANES} planes ({', '.join(RGB_PLANES)}), got {p.shape[0]}")
+        sources = torch.from_numpy(np.concatenate([p[18:21], p[3:6]]))
         d = self.pool.cfg
         if d.shift_prob:
             p[0:3] = shift_crop(p[0:3], [self.seed, int(n), SHIFT_STREAM], d.shift_prob, d.max_shift, axes=(1, 2))
         t = torch.from_numpy(p)
         t_under, t_over = float(times[TIMES.index("under")]), float(times[TIMES.index("over")])
-        return {"inputs": t[0:6], "ev0": t[6:9], "label": t[9:12], "hdr": t[12:15],
+        return {"inputs": t[0:6], "sources": sources, "ev0": t[6:9], "label": t[9:12], "hdr": t[12:15],
+                "mertens": t[15:18],
                 "ratios": torch.tensor([t_under / t_over, 1.0], dtype=torch.float32)}

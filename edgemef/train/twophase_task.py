@@ -5,7 +5,10 @@ frame (it sits between the two exposures); then :meth:`~edgemef.models.twophase.
 and phase 2 (``phase2_steps``) trains AMNet against the fused label with a fresh Adam. Both use
 ``L1 + lambda_vgg VGG + lambda_ssim (1 - SSIM)`` (:class:`~edgemef.train.twophase_losses.TwoPhaseLoss`);
 without ``vgg_weights`` the VGG term is off and :meth:`TwoPhaseTask.notes` says so.
-The learning-rate schedule restarts in each phase.
+The learning-rate schedule restarts in each phase. Two options beyond the paper change phase 2's
+loss: ``fused_target: mertens`` compares the fused image with the Mertens fusion of the static
+pair instead of the label, and ``lambda_mef`` adds ``lambda_mef * (1 - MEF-SSIM)`` of its grey
+against the static pair's (:mod:`edgemef.train.mef_ssim_loss`, the metric's formulas).
 """
 from __future__ import annotations
 
@@ -20,6 +23,17 @@ from torch import nn
 from edgemef.errors import EdgemefError
 from edgemef.manifest import Manifest
 from edgemef.train.tasks import Phase, Task, schedule_lr
+
+
+GREY = (0.2989, 0.5870, 0.1140)
+"""MATLAB rgb2gray weights, as :func:`edgemef.metrics.mef_ssim.mef_ssim` scores colour images."""
+
+
+def grey(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3k, H, W) RGB images -> (B, k, H, W) grey planes."""
+    b, c, h, w = x.shape
+    wts = torch.tensor(GREY, dtype=x.dtype, device=x.device).view(1, 1, 3, 1, 1)
+    return (x.view(b, c // 3, 3, h, w) * wts).sum(2)
 
 
 class Phase1View(nn.Module):
@@ -63,7 +77,7 @@ class TwoPhaseTask(Task):
     name = "twophase"
     resumable = frozenset({"phase2_steps", "checkpoint_every", "log_every", "threads", "device"})
     ylabel = "L1 + lambda_vgg VGG + lambda_ssim (1 - SSIM)"
-    curves = ("loss", "l1", "ssim", "vgg")
+    curves = ("loss", "l1", "ssim", "vgg", "mef")
 
     def __init__(self, cfg, pool=None):
         super().__init__(cfg, pool)
@@ -82,7 +96,9 @@ class TwoPhaseTask(Task):
     @property
     def plot_title(self) -> str:
         vgg = "VGG on" if self.criterion.vgg_enabled else "VGG OFF"
-        return f"twophase: phase 1 (EV0) {self.cfg.phase1_steps} + phase 2 (label) {self.cfg.phase2_steps} steps, {vgg}"
+        mef = f", MEF-SSIM x{self.cfg.lambda_mef:g}" if self.cfg.lambda_mef else ""
+        return (f"twophase: phase 1 (EV0) {self.cfg.phase1_steps} + phase 2 ({self.cfg.fused_target}) "
+                f"{self.cfg.phase2_steps} steps, {vgg}{mef}")
 
     def setup(self, device):
         super().setup(device)
@@ -120,7 +136,14 @@ class TwoPhaseTask(Task):
         if phase.name == "phase1":
             loss, terms = self.criterion(None, module(x), batch["label"], phase=1, inter_target=batch["ev0"])
         else:
-            loss, terms = self.criterion(module(x), None, batch["label"], phase=2)
+            fused = module(x)
+            loss, terms = self.criterion(fused, None, batch[self.cfg.fused_target], phase=2)
+            if self.cfg.lambda_mef:
+                from edgemef.train.mef_ssim_loss import mef_ssim
+
+                mef = (1.0 - mef_ssim(grey(batch["sources"]), grey(fused.clamp(0.0, 1.0)))).mean()
+                loss = loss + self.cfg.lambda_mef * mef
+                terms["mef"] = mef.detach()
         parts = {k: float(v) for k, v in terms.items()}
         parts["loss"] = loss.item()
         return loss, parts
@@ -133,7 +156,8 @@ class TwoPhaseTask(Task):
 
     def describe(self):
         d = {"loss": self.criterion.summary(), "phases": [dataclasses.asdict(p) for p in self.phases()],
-             "intermediate_target": "ev0 (the renderer's correctly exposed frame)", "fused_target": "label"}
+             "intermediate_target": "ev0 (the renderer's correctly exposed frame)",
+             "fused_target": self.cfg.fused_target, "lambda_mef": self.cfg.lambda_mef}
         if self.cfg.vgg_weights:
             d["loss"]["vgg_weights_sha256_16"] = _file_digest(self.cfg.vgg_weights)
         return d

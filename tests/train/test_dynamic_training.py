@@ -115,3 +115,7 @@ def test_rgb_pool_takes_the_dynamic_under_frame(tmp_path):
     a, b = shifted[0], plain[0]
     assert not torch.equal(a["inputs"][0:3], b["inputs"][0:3]) and torch.equal(a["inputs"][3:], b["inputs"][3:])
     assert torch.equal(a["label"], b["label"]) and torch.equal(a["hdr"], b["hdr"])
+    # the MEF-SSIM sources and the Mertens co-target stay static and unshifted
+    assert np.array_equal(d[:, 18:21], s[:, 0:3]) and np.array_equal(d[:, 15:18], s[:, 15:18])
+    dyn = RGBCrops(RGBScenePool.from_arrays(d, dynamic.times, shift_prob=1.0, max_shift=2), 64, augment=False)[0]
+    assert torch.equal(dyn["sources"], b["inputs"]) and not torch.equal(dyn["inputs"], b["inputs"])

@@ -61,6 +61,13 @@ def test_rgb_crops_are_deterministic_and_shaped(rgb_pool, tmp_path):
     assert a["inputs"].shape == (6, 32, 32) and a["ev0"].shape == a["label"].shape == a["hdr"].shape == (3, 32, 32)
     assert a["ratios"][1] == 1 and 0 < a["ratios"][0] < 1
     assert a["inputs"][:3].mean() < a["inputs"][3:].mean()  # under first
+    assert torch.equal(a["sources"], a["inputs"])  # static scenes, no shift: the sources are the inputs
+    assert a["mertens"].shape == (3, 32, 32)
+    from edgemef.data.labels import exposure_fusion
+
+    p = np.asarray(rgb_pool.planes[1], np.float32).transpose(1, 2, 0)
+    want = np.clip(exposure_fusion([p[..., 0:3], p[..., 3:6]]), 0, 1)  # Mertens of the stored (fp16) pair
+    assert np.abs(p[..., 15:18] - want).mean() < 2e-3 and np.abs(p[..., 15:18] - want).max() < 0.03
     again = RGBScenePool(rgb_pool.cfg, progress=False)  # read back from the cache
     assert again.cache_path == rgb_pool.cache_path and np.array_equal(again.planes, rgb_pool.planes)
 
@@ -158,11 +165,40 @@ def test_sthdr_resumes_exactly_and_learns_a_fixed_batch(tmp_path, rgb_pool):
     assert losses[-1] < 0.8 * losses[0]
 
 
+def test_twophase_mertens_target_and_mef_ssim_term(rgb_pool):
+    """fused_target picks phase 2's target; lambda_mef adds lambda * (1 - MEF-SSIM) of the grey
+    fused image against the grey static pair, which the metric scores the same way."""
+    from edgemef.metrics.mef_ssim import mef_ssim as metric
+    from edgemef.train.mef_ssim_loss import mef_ssim
+    from edgemef.train.twophase_task import grey
+
+    cfg = _cfg("twophase", fused_target="mertens", lambda_mef=2.0, phase1_steps=0, crop=48)
+    from edgemef.train.twophase_task import TwoPhaseTask
+
+    task = TwoPhaseTask(cfg, pool=rgb_pool)
+    model = task.build_model().eval()
+    batch = task.batch(task.dataset(False), [0, 1])
+    phase = task.phases()[0]
+    with torch.no_grad():
+        loss, parts = task.loss(model, batch, phase)
+        fused = model(batch["inputs"])
+        base, _ = task.criterion(fused, None, batch["mertens"], phase=2)
+        other, _ = task.criterion(fused, None, batch["label"], phase=2)
+        mef = (1 - mef_ssim(grey(batch["sources"]), grey(fused.clamp(0, 1)))).mean()
+    assert float(loss) == pytest.approx(float(base + 2.0 * mef), rel=1e-5) and parts["mef"] == pytest.approx(float(mef))
+    assert abs(float(base) - float(other)) > 1e-4  # the Mertens target is not the label
+    # the torch grey + MEF-SSIM agree with the metric (which also rounds to 8 bits) on a real crop
+    src = batch["sources"][0].numpy().transpose(1, 2, 0)
+    m = batch["mertens"][0]
+    torch_score = float(mef_ssim(grey(batch["sources"][:1]), grey(m[None])))
+    assert torch_score == pytest.approx(metric(m.numpy().transpose(1, 2, 0), [src[..., :3], src[..., 3:]]), abs=0.01)
+
+
 def test_configs_in_the_repository_are_valid():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "configs"
-    for model, names in {"twophase": ["twophase_default"], "sthdr": ["sthdr_default", "sthdr_single_scale",
+    for model, names in {"twophase": ["twophase_default", "twophase_mef"], "sthdr": ["sthdr_default", "sthdr_single_scale",
                                                                      "sthdr_no_align"]}.items():
         for name in names:
             cfg = load_model_config(model, root / f"{name}.json")
