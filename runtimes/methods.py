@@ -20,6 +20,7 @@ WEIGHTS_DIR = Path(edgemef.__file__).resolve().parent / "assets" / "weights"
 DEFAULT_NETWORKS: dict[str, tuple[str, str]] = {
     "densefuse": ("densefuse.onnx", "DenseFuse network (Li and Wu 2019), bundled trained weights, "
                                     "fused luminance + mean chroma"),
+    "twophase": ("twophase.onnx", "two-phase progressive network (Huang, NTU), bundled trained weights, RGB"),
 }
 
 # load() options applied to every network method (set with configure_networks, e.g. --threads)
