@@ -1,5 +1,6 @@
-"""The bundled DenseFuse weights: present, reproducible from the recorded recipe, consistent with
-the bundled ONNX artifact, and fusing real pairs better than the plain average through the CLI."""
+"""The bundled network weights (DenseFuse, the two-phase network): present, reproducible from the
+recorded recipe, consistent with the bundled ONNX artifact, and fusing real pairs better than the
+plain average through the CLI."""
 from __future__ import annotations
 
 import hashlib
@@ -18,37 +19,43 @@ from edgemef.runtimes import read_manifest
 from edgemef.runtimes.methods import WEIGHTS_DIR
 from tests.conftest import REPO, mefb_pairs
 
-SAFETENSORS = WEIGHTS_DIR / "densefuse.safetensors"
-ONNX = WEIGHTS_DIR / "densefuse.onnx"
+# network -> (its shipped recipe under configs/, the colour space its artifact works in)
+BUNDLED = {"densefuse": ("densefuse_default.json", "lab-l"), "twophase": ("twophase_shipped.json", "rgb")}
+NETWORKS = pytest.mark.parametrize("model", sorted(BUNDLED))
 
 
-def test_bundled_files_exist_and_agree():
-    assert SAFETENSORS.is_file() and ONNX.is_file()
-    m = read_manifest(ONNX)
-    assert (m.model, m.format, m.precision, m.colour_space) == ("densefuse", "onnx", "fp32", "lab-l")
-    digest = hashlib.sha256(SAFETENSORS.read_bytes()).hexdigest()[:16]
+@NETWORKS
+def test_bundled_files_exist_and_agree(model):
+    weights, onnx = WEIGHTS_DIR / f"{model}.safetensors", WEIGHTS_DIR / f"{model}.onnx"
+    assert weights.is_file() and onnx.is_file()
+    m = read_manifest(onnx)
+    assert (m.model, m.format, m.precision, m.colour_space) == (model, "onnx", "fp32", BUNDLED[model][1])
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
     assert m.extra["weights_digest"] == digest  # the ONNX was exported from exactly these weights
     assert m.parity["passed"] and m.parity["psnr_db_min"] >= 60.0
-    assert "densefuse" in METHODS
+    assert model in METHODS
 
 
-def test_recipe_recorded_beside_the_weights_is_the_shipped_config():
+@NETWORKS
+def test_recipe_recorded_beside_the_weights_is_the_shipped_config(model):
     from safetensors import safe_open
 
-    with safe_open(str(SAFETENSORS), framework="numpy") as f:
+    with safe_open(str(WEIGHTS_DIR / f"{model}.safetensors"), framework="numpy") as f:
         meta = f.metadata()
     recorded = json.loads(meta["edgemef.config"])
-    recipe = json.loads((REPO / "configs" / "densefuse_default.json").read_text())
+    recipe = json.loads((REPO / "configs" / BUNDLED[model][0]).read_text())
     for key, value in recipe.items():
         if key == "data":
             assert {k: recorded["data"][k] for k in value} == value
         else:
             assert recorded[key] == value, key
-    assert int(meta["edgemef.step"]) == recipe["steps"]
+    steps = recipe["steps"] if model == "densefuse" else recipe["phase1_steps"] + recipe["phase2_steps"]
+    assert int(meta["edgemef.step"]) == steps
 
 
-def test_densefuse_method_beats_the_average_on_real_pairs(mefb_dir):
-    fuse, avg = get_method("densefuse"), get_method("average")
+@NETWORKS
+def test_bundled_method_beats_the_average_on_real_pairs(mefb_dir, model):
+    fuse, avg = get_method(model), get_method("average")
     ours, base = [], []
     for _, files in mefb_pairs()[::8]:
         ims = [b.image for b in load_brackets(files)]
@@ -58,10 +65,11 @@ def test_densefuse_method_beats_the_average_on_real_pairs(mefb_dir):
         assert np.mean([s[name] for s in ours]) > np.mean([s[name] for s in base]) + 0.01, name
 
 
-def test_cli_fuses_with_the_bundled_network(mefb_dir, tmp_path):
+@NETWORKS
+def test_cli_fuses_with_the_bundled_network(mefb_dir, tmp_path, model):
     _, (a, b) = mefb_pairs()[5]
     out = tmp_path / "fused.png"
-    res = CliRunner().invoke(cli, ["fuse", str(a), str(b), "-o", str(out), "--method", "densefuse"])
+    res = CliRunner().invoke(cli, ["fuse", str(a), str(b), "-o", str(out), "--method", model])
     assert res.exit_code == 0, res.output
-    assert "with densefuse" in res.stdout
+    assert f"with {model}" in res.stdout
     assert load_image(out).image.shape == load_image(a).image.shape

@@ -17,7 +17,7 @@ TINY = {"unet_base": 4, "amnet_features": 8, "amnet_blocks": 1, "amnet_layers": 
 def test_make_weights_trains_exports_and_installs_a_twophase_recipe(tmp_path, capsys):
     cfg = {"model": "twophase", "phase1_steps": 2, "phase2_steps": 2, "fused_target": "mertens", "lambda_mef": 1.0,
            "network": TINY, "batch": 2, "crop": 48, "threads": 1, "device": "cpu", "checkpoint_every": 2,
-           "data": {"pool": 2, "size": [64, 64], "cache_dir": ""}}
+           "data": {"pool": 2, "size": [64, 64], "cache_dir": str(tmp_path / "cache")}}
     path = tmp_path / "recipe.json"
     path.write_text(json.dumps(cfg))
     assert make_weights.recipe(path).model == "twophase"
