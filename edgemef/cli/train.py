@@ -123,8 +123,8 @@ def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resum
               help="torchvision-style VGG-19 state dict (.pth or .safetensors) for the perceptual loss term. "
                    "Without it the VGG term is OFF (the run says so on stderr and in summary.json).")
 @_common("runs/twophase")
-def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, vgg_weights, config_file, batch, crop, out, resume, device, seed,
-                 threads, dynamic, shift_prob, quiet):
+def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, vgg_weights, config_file, batch, crop, out,
+                 resume, device, seed, threads, dynamic, shift_prob, quiet):
     """Train the two-phase network, decoupled: phase 1 (UNet -> intermediate exposure, against EV0),
     then phase 1 frozen while phase 2 (attention merging) trains against the label (or Mertens).
 
@@ -138,8 +138,8 @@ def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, vgg_weigh
     from edgemef.train.rgb_config import load_model_config
 
     cfg = load_model_config("twophase", config_file, phase1_steps=phase1_steps, phase2_steps=phase2_steps,
-                            fused_target=fused_target, lambda_mef=lambda_mef, vgg_weights=vgg_weights, batch=batch, crop=crop, device=device, seed=seed,
-                            threads=threads)
+                            fused_target=fused_target, lambda_mef=lambda_mef, vgg_weights=vgg_weights,
+                            batch=batch, crop=crop, device=device, seed=seed, threads=threads)
     mef = f", MEF-SSIM x{cfg.lambda_mef:g}" if cfg.lambda_mef else ""
     _train(_with_data(cfg, dynamic, shift_prob), out, resume, quiet,
            f"phase 1 {cfg.phase1_steps} + phase 2 {cfg.phase2_steps} (target {cfg.fused_target}{mef}), "

@@ -2,7 +2,7 @@
 
     python -m edgemef.train.make_weights [--config configs/densefuse_default.json] [--run runs/default]
                                          [--parity-pairs ../shared/data/mefb-dev] [--install DIR]
-    python -m edgemef.train.make_weights --config configs/twophase_mef.json --run runs/twophase_mef
+    python -m edgemef.train.make_weights --config configs/twophase_shipped.json --run runs/tp_shipped
 
 Steps: ``edgemef train MODEL --config CONFIG --out RUN`` (MODEL is the config's ``model``; resumed
 if RUN holds a checkpoint, skipped if RUN already holds finished weights), then an fp32 ONNX export
