@@ -31,6 +31,7 @@ from edgemef.train.dataset import SHIFT_STREAM, BracketCrops
 RGB_PLANES = ("under", "over", "ev0", "label", "hdr", "mertens", "under_static")
 """Three-channel images of one scene, in storage order (21 planes)."""
 N_PLANES = 3 * len(RGB_PLANES)
+_AT = {name: slice(3 * i, 3 * i + 3) for i, name in enumerate(RGB_PLANES)}  # plane name -> its 3 channels
 TIMES = ("under", "ev0", "over")
 """Exposure times stored per scene, seconds."""
 
@@ -161,12 +162,12 @@ class RGBCrops(BracketCrops):
         p = np.ascontiguousarray(p, np.float32)
         if p.shape[0] != N_PLANES:
             raise EdgemefError(f"an RGB scene has {N_PLANES} planes ({', '.join(RGB_PLANES)}), got {p.shape[0]}")
-        sources = torch.from_numpy(np.concatenate([p[18:21], p[3:6]]))
+        sources = torch.from_numpy(np.concatenate([p[_AT["under_static"]], p[_AT["over"]]]))
         d = self.pool.cfg
         if d.shift_prob:
-            p[0:3] = shift_crop(p[0:3], [self.seed, int(n), SHIFT_STREAM], d.shift_prob, d.max_shift, axes=(1, 2))
+            p[_AT["under"]] = shift_crop(p[_AT["under"]], [self.seed, int(n), SHIFT_STREAM], d.shift_prob, d.max_shift,
+                                         axes=(1, 2))
         t = torch.from_numpy(p)
         t_under, t_over = float(times[TIMES.index("under")]), float(times[TIMES.index("over")])
-        return {"inputs": t[0:6], "sources": sources, "ev0": t[6:9], "label": t[9:12], "hdr": t[12:15],
-                "mertens": t[15:18],
+        return {"inputs": t[0:6], "sources": sources, **{k: t[_AT[k]] for k in ("ev0", "label", "hdr", "mertens")},
                 "ratios": torch.tensor([t_under / t_over, 1.0], dtype=torch.float32)}

@@ -25,14 +25,13 @@ from edgemef.manifest import Manifest
 from edgemef.train.tasks import Phase, Task, schedule_lr
 
 
-GREY = (0.2989, 0.5870, 0.1140)
-"""MATLAB rgb2gray weights, as :func:`edgemef.metrics.mef_ssim.mef_ssim` scores colour images."""
-
-
 def grey(x: torch.Tensor) -> torch.Tensor:
-    """(B, 3k, H, W) RGB images -> (B, k, H, W) grey planes."""
+    """(B, 3k, H, W) RGB images -> (B, k, H, W) grey planes, with MATLAB's rgb2gray weights
+    (:data:`edgemef.metrics.matlab_compat.GRAY_WEIGHTS`), as the MEF-SSIM metric scores colour."""
+    from edgemef.metrics.matlab_compat import GRAY_WEIGHTS
+
     b, c, h, w = x.shape
-    wts = torch.tensor(GREY, dtype=x.dtype, device=x.device).view(1, 1, 3, 1, 1)
+    wts = torch.as_tensor(GRAY_WEIGHTS, dtype=x.dtype, device=x.device).view(1, 1, 3, 1, 1)
     return (x.view(b, c // 3, 3, h, w) * wts).sum(2)
 
 
