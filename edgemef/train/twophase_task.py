@@ -27,11 +27,12 @@ from edgemef.train.tasks import Phase, Task, schedule_lr
 
 def grey(x: torch.Tensor) -> torch.Tensor:
     """(B, 3k, H, W) RGB images -> (B, k, H, W) grey planes, with MATLAB's rgb2gray weights
-    (:data:`edgemef.metrics.matlab_compat.GRAY_WEIGHTS`), as the MEF-SSIM metric scores colour."""
+    (:data:`edgemef.metrics.matlab_compat.GRAY_WEIGHTS`, rounded to the 4 places the shipped
+    two-phase weights were trained with), as the MEF-SSIM metric scores colour."""
     from edgemef.metrics.matlab_compat import GRAY_WEIGHTS
 
     b, c, h, w = x.shape
-    wts = torch.as_tensor(GRAY_WEIGHTS, dtype=x.dtype, device=x.device).view(1, 1, 3, 1, 1)
+    wts = torch.tensor([round(float(v), 4) for v in GRAY_WEIGHTS], dtype=x.dtype, device=x.device).view(1, 1, 3, 1, 1)
     return (x.view(b, c // 3, 3, h, w) * wts).sum(2)
 
 
