@@ -214,6 +214,7 @@ class Trainer:
                     bar.set_postfix(loss=f"{sum(self.history['loss'][-n:]) / n:.4g}", **self.task.postfix(parts))
                 if ddp.any_rank(self._stop, self.dist, self.device):
                     self.save_checkpoint()
+                    ddp.barrier(self.dist)  # see below: no rank leaves while rank 0 writes
                     raise KeyboardInterrupt
                 if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
                     self.save_checkpoint()
@@ -223,7 +224,12 @@ class Trainer:
                 signal.signal(sig, old)
         self.save_checkpoint()
         seconds = time.perf_counter() - t0
-        return self._finish(seconds / (self.step - start) if self.step > start else None)
+        path = self._finish(seconds / (self.step - start) if self.step > start else None)
+        # the other ranks wait for rank 0's checkpoint, plot and weights: a gloo rank that tears its
+        # process group down while rank 0 is still writing can abort ("terminate called without an
+        # active exception", seen in CI-like runs of the 2-process tests)
+        ddp.barrier(self.dist)
+        return path
 
     def _finish(self, sec_per_step: float | None) -> Path:
         path = self.out / self.task.weights_name
