@@ -319,10 +319,14 @@ class Exporter:
         try:
             job.manifest.parity = check_parity(parity, job.precision)
         except EdgemefError as e:
-            if job.precision == "int8" and self.network.manifest.output == "hdr":
+            if job.precision != "int8":
+                raise
+            where = (f"where it goes, per module: python -m edgemef.calibration.sensitivity --model {self.network.name}"
+                     + (f" --weights {self.network.weights}" if self.network.weights else ""))
+            if self.network.manifest.output == "hdr":
                 raise EdgemefError(f"{e} (HDR radiance output: the int8 activation grid cannot span the exposure "
-                                   "ratio, even with the radiance path fp32; export fp16 instead)") from None
-            raise
+                                   f"ratio, even with the radiance path fp32; export fp16 instead; {where})") from None
+            raise EdgemefError(f"{e} ({where})") from None
         if not self.options.latency or job.parity_backend:  # no timing of a stand-in backend
             return None, {}
         if job.bar is not None:

@@ -75,4 +75,5 @@ def test_sthdr_int8_is_refused_and_says_why(exporters, tmp_path):
     with pytest.raises(EdgemefError, match=r"int8 parity check failed .*PSNR [0-9.]+ dB < 35 dB") as e:
         ex.export("onnx", "int8", tmp_path / "sthdr.onnx")
     print(f"sthdr onnx int8: {e.value}")
+    assert "python -m edgemef.calibration.sensitivity --model sthdr" in str(e.value)  # where to look next
     assert not (tmp_path / "sthdr.onnx").exists()

@@ -1,0 +1,204 @@
+"""Which parts of a network lose accuracy in int8: per-module quantization sensitivity.
+
+When an int8 export fails its parity check, this says where the accuracy goes. The compute ops
+(Conv, ConvTranspose, MatMul, Gemm) are grouped by the module their weights belong to (the
+initializer's name, ``merge.stage1.encoders.0.conv.weight`` -> ``merge.stage1`` at depth 2).
+For each group, the QDQ graph of the export's flavour is built with only that group quantized
+(every other node fp32; the structural fp32 nodes of :mod:`edgemef.calibration.sensitive` stay
+fp32 as in the export), run on probe inputs, and compared with the fp32 graph: PSNR of the
+display image (HDR outputs tone-mapped with the fp32 output's white point, as ``edgemef fuse``
+shows them). The first row quantizes every group: what the export ships.
+
+Probe inputs are the calibration inputs (the bundled samples plus synthetic brackets, or
+``--calib DIR``), not the export's parity brackets, so the figures are a diagnosis, not the
+verdict; the export's parity check on real brackets stays the verdict.
+
+    python -m edgemef.calibration.sensitivity --model sthdr --weights runs/x/sthdr.safetensors
+
+The quantization graph tools are torch-free; loading the network for the command needs torch.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from edgemef.errors import EdgemefError
+
+COMPUTE_WITH_WEIGHTS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
+ALL = "(all groups)"
+PSNR_CAP_DB = 120.0
+
+
+def module_groups(model, depth: int = 2) -> dict[str, list[str]]:
+    """{module group: names of its compute ops}, from the name of each op's weight initializer.
+
+    Ops whose weight is not an initializer, or whose initializer name is not a dotted module path
+    (some exporters rename them), fall in the group ``'(unnamed)'``.
+    """
+    if depth < 1:
+        raise EdgemefError(f"group depth must be >= 1 (got {depth})")
+    inits = {i.name for i in model.graph.initializer}
+    groups: dict[str, list[str]] = {}
+    for node in model.graph.node:
+        if node.op_type not in COMPUTE_WITH_WEIGHTS or len(node.input) < 2:
+            continue
+        w = node.input[1]
+        parts = w.split(".")
+        key = ".".join(parts[:depth]) if w in inits and len(parts) > 1 else "(unnamed)"
+        groups.setdefault(key, []).append(node.name)
+    return groups
+
+
+def display(y: np.ndarray, manifest, white: float | None) -> np.ndarray:
+    """A network output (1, C, H, W) as the image a user sees, [0, 1] (HDR: tone-mapped)."""
+    from edgemef.netio import DEFAULT_TONEMAP, _from_range, tonemap
+
+    out = _from_range(np.asarray(y, np.float32)[0], manifest.input_range)
+    if manifest.output == "hdr":
+        return tonemap(out, str(manifest.extra.get("tonemap", DEFAULT_TONEMAP)), white=white)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _session(model, threads: int | None):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    if threads:
+        opts.intra_op_num_threads = threads
+    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+
+
+def _run(model, feeds: list[dict], threads: int | None) -> list[np.ndarray]:
+    sess = _session(model, threads)
+    return [sess.run(None, f)[0] for f in feeds]
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return PSNR_CAP_DB if mse <= 10 ** (-PSNR_CAP_DB / 10) else float(10.0 * np.log10(1.0 / mse))
+
+
+def probe_feeds(model, calib, count: int) -> list[dict[str, np.ndarray]]:
+    """The first ``count`` calibration inputs as ONNX Runtime feeds (image + further inputs)."""
+    if count < 1:
+        raise EdgemefError(f"need at least one probe input (got {count})")
+    name = model.graph.input[0].name
+    feeds = [{name: x, **extra} for x, extra in zip(calib.inputs, calib.feeds())][:count]
+    if not feeds:
+        raise EdgemefError("no calibration inputs to probe with")
+    return feeds
+
+
+def sensitivity(model, table, flavour: str, keep_float: list[str] | set[str], feeds: list[dict], manifest, *,
+                depth: int = 2, threads: int | None = None, progress: bool = False) -> list[dict]:
+    """Quantize one module group at a time; return one row per group (worst first), after the
+    row of every group quantized.
+
+    Each row: group, ops (compute ops in the group), quantized (of them not kept fp32 by
+    ``keep_float``), psnr_db_min and psnr_db_mean (display image against the fp32 graph over the
+    probe inputs).
+    """
+    from edgemef.calibration.qdq import emit_qdq
+
+    groups = module_groups(model, depth)
+    keep = set(keep_float)
+    refs = _run(model, feeds, threads)
+    whites = [None] * len(refs)
+    if manifest.output == "hdr":
+        from edgemef.netio import _from_range, white_point
+
+        whites = [white_point(np.maximum(_from_range(r[0], manifest.input_range), 0.0)) for r in refs]
+    ref_images = [display(r, manifest, w) for r, w in zip(refs, whites)]
+    every = {n.name for n in model.graph.node}
+
+    def measure(quantize: set[str]) -> tuple[float, float]:
+        if not quantize:
+            return PSNR_CAP_DB, PSNR_CAP_DB
+        q = emit_qdq(model, table, flavour, keep_float=sorted(every - quantize))
+        ps = [_psnr(display(o, manifest, w), r) for o, w, r in zip(_run(q, feeds, threads), whites, ref_images)]
+        return float(min(ps)), float(np.mean(ps))
+
+    todo = [(ALL, [n for ops in groups.values() for n in ops])] + sorted(groups.items())
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="int8 sensitivity", unit="group", file=sys.stderr, leave=False)
+    rows = []
+    for group, ops in todo:
+        quantize = set(ops) - keep if group != ALL else every - keep
+        lo, mean = measure(quantize)
+        rows.append({"group": group, "ops": len(ops), "quantized": len(set(ops) - keep),
+                     "psnr_db_min": round(lo, 2), "psnr_db_mean": round(mean, 2)})
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return rows[:1] + sorted(rows[1:], key=lambda r: (r["psnr_db_min"], r["group"]))
+
+
+def format_rows(rows: list[dict], threshold: float | None = None) -> str:
+    """The rows as an aligned text table; groups below ``threshold`` dB are marked."""
+    width = max(len("group"), *(len(r["group"]) for r in rows))
+    lines = [f"{'group':<{width}}  {'ops':>4}  {'int8':>4}  {'PSNR min':>9}  {'mean':>7}"]
+    for r in rows:
+        mark = "  < threshold" if threshold is not None and r["psnr_db_min"] < threshold else ""
+        lines.append(f"{r['group']:<{width}}  {r['ops']:>4}  {r['quantized']:>4}  {r['psnr_db_min']:>9.2f}  "
+                     f"{r['psnr_db_mean']:>7.2f}{mark}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from edgemef.export.targets import PSNR_THRESHOLDS_DB, TARGETS
+
+    int8 = sorted(n for n, t in TARGETS.items() if "int8" in t.precisions and t.qdq)
+    ap = argparse.ArgumentParser(prog="python -m edgemef.calibration.sensitivity",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", required=True, help="registered network (densefuse, twophase, sthdr)")
+    ap.add_argument("--weights", type=Path, default=None, help="checkpoint (.safetensors); default: the bundled one")
+    ap.add_argument("--target", default="onnx", choices=int8,
+                    help="whose QDQ flavour to probe (its int8 graph, as the export builds it)")
+    ap.add_argument("--calib", type=Path, default=None,
+                    help="calibration bracket sets (default: bundled samples + synthetic brackets); also the probes")
+    ap.add_argument("--calib-method", default="percentile", help="minmax, entropy or percentile")
+    ap.add_argument("--probes", type=int, default=6, help="calibration inputs to probe with (default 6)")
+    ap.add_argument("--depth", type=int, default=2, help="module-path components per group (default 2)")
+    ap.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the rows here (JSON)")
+    ap.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    args = ap.parse_args(argv)
+    try:
+        from edgemef.export.pipeline import Exporter, ExportOptions
+        from edgemef.export.source import load_network
+        from edgemef.io import atomic_write_bytes
+
+        net = load_network(args.model, args.weights)
+        ex = Exporter(net, ExportOptions(calib_dir=args.calib, calib_method=args.calib_method, threads=args.threads,
+                                         progress=not args.quiet, latency=False))
+        target = TARGETS[args.target]
+        graph = ex.graph_for(target)
+        model = ex.base_onnx(*graph)
+        table = ex.calibration(*graph)
+        rows = sensitivity(model, table, target.qdq, ex.float_nodes(*graph), probe_feeds(model, ex.calibration_data(),
+                           args.probes), net.manifest, depth=args.depth, threads=args.threads,
+                           progress=not args.quiet)
+        if args.json:
+            atomic_write_bytes(args.json, (json.dumps({"model": args.model, "target": args.target,
+                                                       "calibration": table.record(), "rows": rows},
+                                                      indent=2) + "\n").encode())
+    except EdgemefError as e:
+        print(f"edgemef: error: {e}", file=sys.stderr)
+        return 2
+    print(f"{args.model} int8 ({target.qdq} QDQ, {table.method} ranges) against fp32 on {args.probes} probe input(s); "
+          f"one group quantized at a time:")
+    print(format_rows(rows, PSNR_THRESHOLDS_DB["int8"]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

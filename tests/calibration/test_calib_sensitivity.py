@@ -1,0 +1,115 @@
+"""Per-module int8 sensitivity: grouping by weight names, one group quantized at a time, figures
+that match an independent QDQ run, a planted bad range found, and the command."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx")
+
+from edgemef.calibration.data import CalibrationSet  # noqa: E402
+from edgemef.calibration.qdq import emit_qdq  # noqa: E402
+from edgemef.calibration.ranges import CalibrationTable, calibrate  # noqa: E402
+from edgemef.calibration.sensitivity import ALL, PSNR_CAP_DB, main, module_groups, sensitivity  # noqa: E402
+from edgemef.errors import EdgemefError  # noqa: E402
+from edgemef.manifest import Manifest  # noqa: E402
+from tests.calibration.tiny import inputs, run, tiny_model  # noqa: E402
+
+NAMES = {"w1": "enc.first.weight", "b1": "enc.first.bias", "w2": "dec.last.weight", "b2": "dec.last.bias"}
+
+
+def named_model():
+    """The tiny Conv-Relu-Conv graph with module-path initializer names (as the dynamo exporter writes)."""
+    model = tiny_model()
+    for init in model.graph.initializer:
+        init.name = NAMES[init.name]
+    for node in model.graph.node:
+        node.input[:] = [NAMES.get(i, i) for i in node.input]
+    for i, node in enumerate(model.graph.node):
+        node.name = f"n{i}"
+    return model
+
+
+def manifest():
+    return Manifest.from_json(json.dumps({"model": "tiny", "format": "onnx", "exposures": 2, "colour_space": "lab-l"}))
+
+
+@pytest.fixture(scope="module")
+def setup():
+    model = named_model()
+    xs = inputs(4, 32)
+    table = calibrate(model, CalibrationSet(xs, [], []), "tiny", "minmax")
+    return model, table, [{"x": x} for x in xs]
+
+
+def test_groups_follow_the_weights_module_path():
+    model = named_model()
+    assert module_groups(model) == {"enc.first": ["n0"], "dec.last": ["n2"]}
+    assert module_groups(model, depth=1) == {"enc": ["n0"], "dec": ["n2"]}
+    assert set(module_groups(tiny_model())) == {"(unnamed)"}  # initializers not named by module
+    with pytest.raises(EdgemefError, match="depth"):
+        module_groups(model, depth=0)
+
+
+def test_each_row_is_an_independent_qdq_run(setup):
+    model, table, feeds = setup
+    rows = sensitivity(model, table, "ort-cpu", [], feeds, manifest(), threads=1)
+    assert rows[0]["group"] == ALL and rows[0]["quantized"] == 2
+    assert [r["psnr_db_min"] for r in rows[1:]] == sorted(r["psnr_db_min"] for r in rows[1:])  # worst first
+    every = [n.name for n in model.graph.node]
+    for r in rows[1:]:
+        op = {"enc.first": "n0", "dec.last": "n2"}[r["group"]]
+        q = emit_qdq(model, table, "ort-cpu", keep_float=[n for n in every if n != op])
+        ps = [10 * np.log10(1 / np.mean((np.clip(run(q, f["x"]), 0, 1) - np.clip(run(model, f["x"]), 0, 1)) ** 2))
+              for f in feeds]
+        assert r["psnr_db_min"] == pytest.approx(min(ps), abs=0.02)
+        assert r["psnr_db_mean"] == pytest.approx(np.mean(ps), abs=0.02)
+        assert 20 < r["psnr_db_min"] < PSNR_CAP_DB
+
+
+def test_a_group_kept_fp32_is_exact(setup):
+    model, table, feeds = setup
+    rows = {r["group"]: r for r in sensitivity(model, table, "ort-cpu", ["n0"], feeds, manifest(), threads=1)}
+    assert rows["enc.first"]["quantized"] == 0 and rows["enc.first"]["psnr_db_min"] == PSNR_CAP_DB
+    assert rows["dec.last"]["psnr_db_min"] < PSNR_CAP_DB
+
+
+def test_a_planted_bad_range_is_ranked_worst(setup):
+    """Widen the range of the second conv's input 500x: that group must come first and lose dB."""
+    model, table, feeds = setup
+    good = {r["group"]: r for r in sensitivity(model, table, "ort-cpu", [], feeds, manifest(), threads=1)}
+    ranges = dict(table.ranges)
+    lo, hi = ranges["r1"]
+    ranges["r1"] = [lo, hi * 500]
+    bad = CalibrationTable(table.model, table.method, table.graph_digest, ranges, table.samples)
+    rows = sensitivity(model, bad, "ort-cpu", [], feeds, manifest(), threads=1)
+    assert rows[1]["group"] == "dec.last"
+    assert rows[1]["psnr_db_min"] < good["dec.last"]["psnr_db_min"] - 20
+    assert rows[0]["psnr_db_min"] < good[ALL]["psnr_db_min"] - 20
+
+
+def test_command_prints_the_table_and_writes_json(tmp_path, capsys, mefb_dir):
+    pytest.importorskip("torch")
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for name in ("Door", "House"):
+        if not (mefb_dir / name).is_dir():
+            pytest.skip(f"mefb-dev lacks {name}")
+        (calib / name).symlink_to(mefb_dir / name)
+    out = tmp_path / "sens.json"
+    rc = main(["--model", "densefuse", "--calib", str(calib), "--probes", "2", "--threads", "1", "--json", str(out),
+               "-q"])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "densefuse int8 (ort-cpu QDQ" in text and ALL in text and "encoder" in text
+    data = json.loads(out.read_text())
+    assert data["model"] == "densefuse" and data["rows"][0]["group"] == ALL
+    assert all(np.isfinite(r["psnr_db_min"]) for r in data["rows"])
+
+
+def test_command_bad_model_is_one_line(capsys):
+    assert main(["--model", "nosuchnet", "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("edgemef: error:")
