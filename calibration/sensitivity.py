@@ -153,6 +153,40 @@ def format_rows(rows: list[dict], threshold: float | None = None) -> str:
     return "\n".join(lines)
 
 
+def plot_rows(rows: list[dict], path: str | Path, threshold: float, title: str = "") -> Path:
+    """Horizontal bars of each row's worst-probe PSNR (capped at 80 dB for the axis), the
+    threshold as a line, rows below it red, rows with nothing quantized grey; PNG written atomically."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from edgemef.io import atomic_write_bytes
+
+    cap = 80.0
+    names = [f"{r['group']} ({r['quantized']}/{r['ops']} int8)" for r in rows][::-1]
+    vals = [min(r["psnr_db_min"], cap) for r in rows][::-1]
+    colours = ["#bbbbbb" if not r["quantized"] else "#c0392b" if v < threshold else "#2e86c1"
+               for v, r in zip(vals, rows[::-1])]
+    fig, ax = plt.subplots(figsize=(8.5, 1.2 + 0.35 * len(rows)), dpi=100)
+    ax.barh(names, vals, color=colours)
+    ax.axvline(threshold, color="k", ls="--", lw=1, label=f"int8 threshold {threshold:.0f} dB")
+    for y, (v, r) in enumerate(zip(vals, rows[::-1])):
+        ax.text(v + 0.5, y, f"{r['psnr_db_min']:.1f}", va="center", fontsize=8)
+    ax.set_xlim(0, cap + 12)
+    ax.set_xlabel(f"PSNR against fp32, worst probe (dB; axis capped at {cap:.0f}; grey: nothing quantized)")
+    ax.set_title(title or "int8 sensitivity: one module group quantized at a time", fontsize=10)
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return Path(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     from edgemef.export.targets import PSNR_THRESHOLDS_DB, TARGETS
 
@@ -170,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--depth", type=int, default=2, help="module-path components per group (default 2)")
     ap.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here (JSON)")
+    ap.add_argument("--plot", type=Path, default=None, help="also draw the rows as a bar chart (PNG)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
     try:
@@ -191,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
             atomic_write_bytes(args.json, (json.dumps({"model": args.model, "target": args.target,
                                                        "calibration": table.record(), "rows": rows},
                                                       indent=2) + "\n").encode())
+        if args.plot:
+            plot_rows(rows, args.plot, PSNR_THRESHOLDS_DB["int8"],
+                      f"{args.model} int8 ({target.qdq}, {table.method}): one module group at a time")
     except EdgemefError as e:
         print(f"edgemef: error: {e}", file=sys.stderr)
         return 2

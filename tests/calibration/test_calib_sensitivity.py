@@ -99,14 +99,16 @@ def test_command_prints_the_table_and_writes_json(tmp_path, capsys, mefb_dir):
             pytest.skip(f"mefb-dev lacks {name}")
         (calib / name).symlink_to(mefb_dir / name)
     out = tmp_path / "sens.json"
+    png = tmp_path / "sens.png"
     rc = main(["--model", "densefuse", "--calib", str(calib), "--probes", "2", "--threads", "1", "--json", str(out),
-               "-q"])
+               "--plot", str(png), "-q"])
     text = capsys.readouterr().out
     assert rc == 0
     assert "densefuse int8 (ort-cpu QDQ" in text and ALL in text and "encoder" in text
     data = json.loads(out.read_text())
     assert data["model"] == "densefuse" and data["rows"][0]["group"] == ALL
     assert all(np.isfinite(r["psnr_db_min"]) for r in data["rows"])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_command_bad_model_is_one_line(capsys):
