@@ -114,10 +114,80 @@ def emit_qdq(model, table: CalibrationTable, flavour: str, keep_float: list[str]
                         calibrate_method=CalibrationMethod.MinMax, calibration_cache_path=str(cache),
                         nodes_to_exclude=list(keep_float or []), extra_options=extra)
         out = onnx.load(str(dst))
+    fp32_inputs(out, set(keep_float or []), model)
     del out.metadata_props[:]
     out.metadata_props.extend(model.metadata_props)
     out.producer_name = "edgemef"
     return out
+
+
+def fp32_inputs(model, names: set[str], source) -> int:
+    """Let the nodes in ``names`` read their activations unquantized, in place; returns how many
+    inputs were rewired.
+
+    ``quantize_static``'s ``nodes_to_exclude`` leaves an excluded node's weights fp32, but its
+    input still passes through the Q/DQ pair the (quantized) producer put on that tensor, so the
+    rounding it was meant to avoid still happens. Here each such input is wired to the float
+    tensor before the pair; other consumers keep the pair, and pairs nobody reads any more go.
+    Where the quantizer folded an activation into that pair (a Relu or Clip after a Conv becomes
+    the quantization range's clamp), the activation is put back for the rewired reader, taken
+    from ``source``, the fp32 graph.
+    """
+    import onnx
+
+    producers = {o: n for n in model.graph.node for o in n.output}
+    original = {o: n for n in source.graph.node for o in n.output}
+    rewired, added = 0, {}
+    for node in model.graph.node:
+        if node.name not in names or node.op_type in ("QuantizeLinear", "DequantizeLinear"):
+            continue
+        for i, t in enumerate(node.input):
+            dq = producers.get(t)
+            if dq is None or dq.op_type != "DequantizeLinear":
+                continue
+            q = producers.get(dq.input[0])
+            if q is None or q.op_type != "QuantizeLinear":
+                continue  # a quantized initializer (weights), not an activation
+            t_float = q.input[0]
+            was, now = original.get(t_float), producers.get(t_float)
+            if was is not None and now is not None and was.op_type != now.op_type:
+                if was.op_type not in ("Relu", "Clip"):
+                    continue  # a rewrite this cannot undo: keep the pair
+                if t_float not in added:  # the folded activation, back as a float node
+                    act = onnx.NodeProto()
+                    act.CopyFrom(was)
+                    act.name = f"{was.name}_fp32"
+                    act.input[0] = t_float
+                    act.output[:] = [f"{t_float}_fp32"]
+                    added[t_float] = act
+                t_float = added[t_float].output[0]
+            node.input[i] = t_float
+            rewired += 1
+    if rewired:
+        _insert_after_producers(model, list(added.values()))
+        _drop_unread(model)
+    return rewired
+
+
+def _insert_after_producers(model, nodes) -> None:
+    """Insert ``nodes`` into the graph, each right after the node producing its first input
+    (the graph stays topologically sorted)."""
+    for new in nodes:
+        where = next((i for i, n in enumerate(model.graph.node) if new.input[0] in n.output), -1)
+        model.graph.node.insert(where + 1, new)
+
+
+def _drop_unread(model) -> None:
+    """Remove Q/DQ nodes whose outputs nobody reads (repeatedly: a DQ, then its Q)."""
+    outputs = {o.name for o in model.graph.output}
+    while True:
+        read = {t for n in model.graph.node for t in n.input} | outputs
+        dead = [n for n in model.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")
+                and not any(o in read for o in n.output)]
+        if not dead:
+            return
+        for n in dead:
+            model.graph.node.remove(n)
 
 
 def _quantizable_inputs(model) -> list[str]:

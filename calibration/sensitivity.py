@@ -53,6 +53,34 @@ def module_groups(model, depth: int = 2) -> dict[str, list[str]]:
     return groups
 
 
+def _scope(node, depth: int) -> str | None:
+    """The module path (first ``depth`` components) the exporter recorded for a node, or None."""
+    import ast
+
+    for p in node.metadata_props:
+        if p.key == "pkg.torch.onnx.name_scopes":
+            try:
+                scopes = ast.literal_eval(p.value)
+            except (ValueError, SyntaxError):
+                return None
+            paths = [s for s in scopes[:-1] if s]  # the last entry is the op itself
+            return ".".join(paths[-1].split(".")[:depth]) if paths else None
+    return None
+
+
+def group_nodes(model, depth: int = 2) -> dict[str, list[str]]:
+    """{module group: every node of it}: the compute ops of :func:`module_groups`, plus, where the
+    exporter recorded module scopes (torch.onnx's dynamo exporter does), every other node inside
+    those modules (so a group kept fp32 keeps its elementwise ops and their tensors fp32 too)."""
+    groups = {g: list(ops) for g, ops in module_groups(model, depth).items()}
+    have = {n for ops in groups.values() for n in ops}
+    for node in model.graph.node:
+        g = _scope(node, depth) if node.name not in have else None
+        if g in groups:
+            groups[g].append(node.name)
+    return groups
+
+
 def display(y: np.ndarray, manifest, white: float | None) -> np.ndarray:
     """A network output (1, C, H, W) as the image a user sees, [0, 1] (HDR: tone-mapped)."""
     from edgemef.netio import DEFAULT_TONEMAP, _from_range, tonemap
@@ -83,6 +111,26 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return PSNR_CAP_DB if mse <= 10 ** (-PSNR_CAP_DB / 10) else float(10.0 * np.log10(1.0 / mse))
 
 
+class Probe:
+    """The fp32 graph's display images on some feeds, and the PSNR of another graph against them."""
+
+    def __init__(self, model, feeds: list[dict], manifest, threads: int | None = None):
+        self.feeds, self.manifest, self.threads = feeds, manifest, threads
+        refs = _run(model, feeds, threads)
+        self.whites = [None] * len(refs)
+        if manifest.output == "hdr":
+            from edgemef.netio import _from_range, white_point
+
+            self.whites = [white_point(np.maximum(_from_range(r[0], manifest.input_range), 0.0)) for r in refs]
+        self.refs = [display(r, manifest, w) for r, w in zip(refs, self.whites)]
+
+    def psnr(self, model) -> tuple[float, float]:
+        """(worst, mean) PSNR in dB of ``model``'s display images against the fp32 graph's."""
+        outs = _run(model, self.feeds, self.threads)
+        ps = [_psnr(display(o, self.manifest, w), r) for o, w, r in zip(outs, self.whites, self.refs)]
+        return round(float(min(ps)), 2), round(float(np.mean(ps)), 2)
+
+
 def probe_feeds(model, calib, count: int) -> list[dict[str, np.ndarray]]:
     """The first ``count`` calibration inputs as ONNX Runtime feeds (image + further inputs)."""
     if count < 1:
@@ -95,7 +143,8 @@ def probe_feeds(model, calib, count: int) -> list[dict[str, np.ndarray]]:
 
 
 def sensitivity(model, table, flavour: str, keep_float: list[str] | set[str], feeds: list[dict], manifest, *,
-                depth: int = 2, threads: int | None = None, progress: bool = False) -> list[dict]:
+                depth: int = 2, threads: int | None = None, progress: bool = False,
+                probe: Probe | None = None) -> list[dict]:
     """Quantize one module group at a time; return one row per group (worst first), after the
     row of every group quantized.
 
@@ -107,21 +156,13 @@ def sensitivity(model, table, flavour: str, keep_float: list[str] | set[str], fe
 
     groups = module_groups(model, depth)
     keep = set(keep_float)
-    refs = _run(model, feeds, threads)
-    whites = [None] * len(refs)
-    if manifest.output == "hdr":
-        from edgemef.netio import _from_range, white_point
-
-        whites = [white_point(np.maximum(_from_range(r[0], manifest.input_range), 0.0)) for r in refs]
-    ref_images = [display(r, manifest, w) for r, w in zip(refs, whites)]
+    probe = probe or Probe(model, feeds, manifest, threads)
     every = {n.name for n in model.graph.node}
 
     def measure(quantize: set[str]) -> tuple[float, float]:
         if not quantize:
             return PSNR_CAP_DB, PSNR_CAP_DB
-        q = emit_qdq(model, table, flavour, keep_float=sorted(every - quantize))
-        ps = [_psnr(display(o, manifest, w), r) for o, w, r in zip(_run(q, feeds, threads), whites, ref_images)]
-        return float(min(ps)), float(np.mean(ps))
+        return probe.psnr(emit_qdq(model, table, flavour, keep_float=sorted(every - quantize)))
 
     todo = [(ALL, [n for ops in groups.values() for n in ops])] + sorted(groups.items())
     bar = None
@@ -134,12 +175,47 @@ def sensitivity(model, table, flavour: str, keep_float: list[str] | set[str], fe
         quantize = set(ops) - keep if group != ALL else every - keep
         lo, mean = measure(quantize)
         rows.append({"group": group, "ops": len(ops), "quantized": len(set(ops) - keep),
-                     "psnr_db_min": round(lo, 2), "psnr_db_mean": round(mean, 2)})
+                     "psnr_db_min": lo, "psnr_db_mean": mean})
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
     return rows[:1] + sorted(rows[1:], key=lambda r: (r["psnr_db_min"], r["group"]))
+
+
+def fallback(model, table, flavour: str, keep_float, feeds: list[dict], manifest, target_db: float, *,
+             depth: int = 2, threads: int | None = None, progress: bool = False) -> dict:
+    """Accuracy-aware mixed precision: keep the most sensitive module groups fp32, worst first,
+    until the probe PSNR of the whole int8 graph reaches ``target_db``.
+
+    Returns: {'groups': groups kept fp32 (in order), 'nodes': {node: 'fallback: group'},
+    'steps': [{'kept_fp32': [...], 'psnr_db_min', 'psnr_db_mean'}] (the first with none kept),
+    'reached': bool, 'compute_ops': n, 'compute_ops_int8': n}. When every group is kept and the
+    target is still missed, 'reached' is False (the export's parity check then refuses).
+    """
+    from edgemef.calibration.qdq import emit_qdq
+
+    probe = Probe(model, feeds, manifest, threads)
+    rows = sensitivity(model, table, flavour, keep_float, feeds, manifest, depth=depth, threads=threads,
+                       progress=progress, probe=probe)
+    members = group_nodes(model, depth)
+    keep, kept, steps = set(keep_float), [], []
+    lo, mean = rows[0]["psnr_db_min"], rows[0]["psnr_db_mean"]
+    steps.append({"kept_fp32": [], "psnr_db_min": lo, "psnr_db_mean": mean})
+    for row in rows[1:]:
+        if lo >= target_db:
+            break
+        if not row["quantized"]:
+            continue
+        kept.append(row["group"])
+        keep |= set(members[row["group"]])
+        lo, mean = probe.psnr(emit_qdq(model, table, flavour, keep_float=sorted(keep)))
+        steps.append({"kept_fp32": list(kept), "psnr_db_min": lo, "psnr_db_mean": mean})
+    nodes = {n: f"fallback: {g}" for g in kept for n in members[g] if n not in set(keep_float)}
+    compute = [n.name for n in model.graph.node if n.op_type in COMPUTE_WITH_WEIGHTS]
+    return {"groups": kept, "nodes": nodes, "steps": steps, "reached": lo >= target_db,
+            "target_db": target_db, "compute_ops": len(compute),
+            "compute_ops_int8": sum(1 for n in compute if n not in keep)}
 
 
 def format_rows(rows: list[dict], threshold: float | None = None) -> str:

@@ -42,6 +42,11 @@ class ExportOptions:
             ``deform_conv`` option: ONNX DeformConv for the ONNX Runtime targets, GridSample for
             OpenVINO and TensorRT); 'grid' = GridSample everywhere (an ONNX Runtime build without
             DeformConv) (:mod:`edgemef.export.deform`).
+        int8_fallback: accuracy-aware mixed precision for int8: keep the module groups that lose
+            the most accuracy fp32, worst first, until the calibration probes reach the int8
+            threshold plus ``FALLBACK_MARGIN_DB`` (:func:`edgemef.calibration.sensitivity.fallback`);
+            the manifest records which groups and how many compute ops stay int8. The parity
+            check on real brackets still decides.
         progress: tqdm progress bars on stderr.
     """
 
@@ -59,7 +64,12 @@ class ExportOptions:
     threads: int | None = None
     exporter: str = "dynamo"
     deform_conv: str | None = None
+    int8_fallback: bool = False
     progress: bool = False
+
+
+FALLBACK_MARGIN_DB = 3.0  # the probes are calibration inputs, not the parity brackets
+FALLBACK_PROBES = 6
 
 
 @dataclass
@@ -236,14 +246,42 @@ class Exporter:
             self._qdq[key] = float_nodes(self.base_onnx(opset, deform_conv), self.network.manifest)
         return self._qdq[key]
 
+    def fallback(self, flavour: str, opset: int = 18, deform_conv: str = "grid") -> dict | None:
+        """The accuracy-aware fallback of one flavour's int8 graph (cached), or None when
+        ``options.int8_fallback`` is off (:func:`edgemef.calibration.sensitivity.fallback`)."""
+        if not self.options.int8_fallback:
+            return None
+        key = ("fallback", flavour, opset, deform_conv)
+        if key not in self._qdq:
+            from edgemef.calibration.sensitivity import fallback, probe_feeds
+            from edgemef.export.targets import PSNR_THRESHOLDS_DB
+
+            model = self.base_onnx(opset, deform_conv)
+            self._qdq[key] = fallback(model, self.calibration(opset, deform_conv), flavour,
+                                      self.float_nodes(opset, deform_conv),
+                                      probe_feeds(model, self.calibration_data(), FALLBACK_PROBES),
+                                      self.network.manifest, PSNR_THRESHOLDS_DB["int8"] + FALLBACK_MARGIN_DB,
+                                      threads=self.options.threads, progress=self.options.progress)
+        return self._qdq[key]
+
+    def int8_float_nodes(self, flavour: str, opset: int = 18, deform_conv: str = "grid") -> dict[str, str]:
+        """{node: reason} one flavour's int8 graph keeps fp32: the structural rules, plus the
+        fallback groups when ``options.int8_fallback`` is on."""
+        nodes = dict(self.float_nodes(opset, deform_conv))
+        fb = self.fallback(flavour, opset, deform_conv)
+        if fb:
+            for n, reason in fb["nodes"].items():
+                nodes.setdefault(n, reason)
+        return nodes
+
     def qdq(self, flavour: str, opset: int = 18, deform_conv: str = "grid"):
         """The QDQ graph of a flavour (cached); the sensitive nodes stay fp32 (mixed precision)."""
-        key = (flavour, opset, deform_conv)
+        key = (flavour, opset, deform_conv, self.options.int8_fallback)
         if key not in self._qdq:
             from edgemef.calibration.qdq import emit_qdq
 
             self._qdq[key] = emit_qdq(self.base_onnx(opset, deform_conv), self.calibration(opset, deform_conv),
-                                      flavour, keep_float=sorted(self.float_nodes(opset, deform_conv)))
+                                      flavour, keep_float=sorted(self.int8_float_nodes(flavour, opset, deform_conv)))
         return self._qdq[key]
 
     def parity_sets(self):
@@ -291,8 +329,11 @@ class Exporter:
                 name = f"{out.stem}.calib.json"
                 files.append(table.save(job.staged(name)))
                 job.manifest.calibration = table.record(name)
-                job.manifest.calibration["float_nodes"] = mixed_precision_record(self.float_nodes(*job.graph),
-                                                                                self.base_onnx(*job.graph))
+                job.manifest.calibration["float_nodes"] = mixed_precision_record(
+                    self.int8_float_nodes(t.qdq, *job.graph), self.base_onnx(*job.graph))
+                fb = self.fallback(t.qdq, *job.graph)
+                if fb is not None:
+                    job.manifest.calibration["fallback"] = {k: v for k, v in fb.items() if k != "nodes"}
             result = self._check(job, files)
             module.rewrite_artifact(files, job.manifest, job)
             final = [_place(f, out.parent) for f in _in_order(files)]

@@ -33,6 +33,13 @@ def summary_lines(result) -> list[str]:
         c = m.calibration
         lines.append(f"  calibration: {c['method']} over {c['samples']} inputs ({', '.join(c['sources'])}), "
                      f"table {c.get('table', '-')} digest {c['digest']}")
+    fb = (m.calibration or {}).get("fallback")
+    if fb is not None:
+        steps = fb["steps"]
+        kept = ", ".join(fb["groups"]) or "none needed"
+        lines.append(f"  int8 fallback: kept fp32 {kept}; {fb['compute_ops_int8']}/{fb['compute_ops']} compute ops "
+                     f"int8; probe PSNR {steps[0]['psnr_db_min']:.1f} -> {steps[-1]['psnr_db_min']:.1f} dB "
+                     f"(aim {fb['target_db']:.0f})")
     p = m.parity or {}
     if p:
         tol = p["thresholds"]["mef_ssim_delta_abs"]

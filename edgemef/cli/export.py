@@ -41,6 +41,12 @@ def _target_help() -> str:
                    "or a saved calibration table (.calib.json). Default: bundled samples + synthetic brackets.")
 @click.option("--calib-method", default="percentile", show_default=True,
               help=f"INT8 activation ranges: {', '.join(CALIB_METHODS)}.")
+@click.option("--int8-fallback", is_flag=True,
+              help="INT8 only: accuracy-aware mixed precision. Keep the module groups that lose the most "
+                   "accuracy in fp32, worst first, until the calibration probes clear the int8 threshold by 3 dB; "
+                   "the summary and manifest say which groups and how many compute ops stay int8 "
+                   "(python -m edgemef.calibration.sensitivity shows the per-group figures). Off: only the "
+                   "structural rules keep nodes fp32.")
 @click.option("--shape", default=None, help="Fixed input size HxW (e.g. 720x1280) instead of dynamic H/W.")
 @click.option("--dynamic", is_flag=True, help="Dynamic height and width (the default).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -59,8 +65,8 @@ def _target_help() -> str:
                    f"{ANDROID_MODEL} and {ANDROID_MODEL}.json (the Android app's assets: "
                    "android_demo/app/src/main/assets). Created if missing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars; print only the artifact path and errors.")
-def export_cmd(model, weights, target, precision, calib, calib_method, shape, dynamic, output, parity_pairs,
-               parity_count, threads, latency, android_assets, quiet):
+def export_cmd(model, weights, target, precision, calib, calib_method, int8_fallback, shape, dynamic, output,
+               parity_pairs, parity_count, threads, latency, android_assets, quiet):
     """Export a trained fusion network for an edge runtime, check it against PyTorch, print a summary.
 
     Every export runs the artifact and the PyTorch model on the same real brackets and fails when
@@ -78,6 +84,8 @@ def export_cmd(model, weights, target, precision, calib, calib_method, shape, dy
         raise EdgemefError("--shape and --dynamic exclude each other")
     if calib is not None and precision != "int8":
         raise EdgemefError("--calib applies to --precision int8 only")
+    if int8_fallback and precision != "int8":
+        raise EdgemefError("--int8-fallback applies to --precision int8 only")
     fixed = parse_shape(shape) if shape else None
     if calib is not None and not calib.exists():
         raise EdgemefError(f"{calib}: no such calibration folder or table")
@@ -92,7 +100,7 @@ def export_cmd(model, weights, target, precision, calib, calib_method, shape, dy
     table = calib if calib is not None and calib.is_file() else None
     options = ExportOptions(shape=fixed, calib_dir=None if table else calib, calib_table=table,
                             calib_method=calib_method, parity_dir=parity_pairs, parity_pairs=parity_count,
-                            latency=latency, threads=threads, progress=not quiet)
+                            latency=latency, threads=threads, int8_fallback=int8_fallback, progress=not quiet)
     if table is not None:
         from edgemef.calibration.ranges import CalibrationTable
 

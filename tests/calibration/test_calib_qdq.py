@@ -59,3 +59,30 @@ def test_table_must_belong_to_the_graph(table):
         emit_qdq(tiny_model(seed=3), table, "ort-cpu")
     with pytest.raises(EdgemefError, match="unknown QDQ flavour 'snpe'"):
         emit_qdq(tiny_model(), table, "snpe")
+
+
+def test_a_node_kept_fp32_reads_its_input_unquantized(table):
+    """Excluding the second conv must also take its input off the Q/DQ grid (ONNX Runtime leaves
+    the producer's pair on it, with the Relu folded into it: the fp32 reader gets the Relu back)."""
+    model = tiny_model()
+    for i, node in enumerate(model.graph.node):
+        node.name = f"n{i}"
+    x = inputs(1, 32, seed=3)[0]
+    ref = run(model, x)
+    ranges = dict(table.ranges)
+    ranges["r1"] = [ranges["r1"][0], ranges["r1"][1] * 500]  # a grid far too coarse for r1
+    from edgemef.calibration.ranges import CalibrationTable
+
+    bad = CalibrationTable(table.model, table.method, table.graph_digest, ranges, table.samples)
+    coarse = emit_qdq(model, bad, "ort-cpu")
+    kept = emit_qdq(model, bad, "ort-cpu", keep_float=["n2"])
+    only_first = emit_qdq(model, table, "ort-cpu", keep_float=["n2"])
+
+    def err(m):
+        return float(np.abs(run(m, x) - ref).max())
+
+    assert err(coarse) > 10 * err(kept)  # the bad grid no longer touches the fp32 conv's input
+    assert err(kept) == pytest.approx(err(only_first), rel=1e-5)  # r1's range no longer matters at all
+    assert any(n.op_type == "Relu" for n in kept.graph.node)  # the folded activation is back
+    reader = next(n for n in kept.graph.node if n.name == "n2")
+    assert not reader.input[0].endswith("DequantizeLinear_Output")

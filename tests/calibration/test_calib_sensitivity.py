@@ -115,3 +115,48 @@ def test_command_bad_model_is_one_line(capsys):
     assert main(["--model", "nosuchnet", "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("edgemef: error:")
+
+
+def _scoped(model):
+    """Record module scopes on the tiny graph's nodes as torch.onnx's dynamo exporter does."""
+    from onnx import StringStringEntryProto
+
+    scopes = {"n0": "['', 'enc', 'enc.first', 'conv2d']", "n1": "['', 'enc', 'enc.act', 'relu']",
+              "n2": "['', 'dec', 'dec.last', 'conv2d_1']"}
+    for node in model.graph.node:
+        node.metadata_props.append(StringStringEntryProto(key="pkg.torch.onnx.name_scopes", value=scopes[node.name]))
+    return model
+
+
+def test_group_nodes_take_every_node_of_a_module_where_scopes_are_recorded():
+    from edgemef.calibration.sensitivity import group_nodes
+
+    assert group_nodes(named_model()) == {"enc.first": ["n0"], "dec.last": ["n2"]}  # no scopes: compute ops only
+    assert group_nodes(_scoped(named_model()), depth=1) == {"enc": ["n0", "n1"], "dec": ["n2"]}
+
+
+def test_fallback_keeps_the_culprit_fp32_and_stops_there(setup):
+    """With a planted bad range, the fallback keeps exactly that group fp32 and then clears the aim."""
+    from edgemef.calibration.sensitivity import fallback
+
+    model, table, feeds = setup
+    ranges = dict(table.ranges)
+    ranges["r1"] = [ranges["r1"][0], ranges["r1"][1] * 500]
+    bad = CalibrationTable(table.model, table.method, table.graph_digest, ranges, table.samples)
+    fb = fallback(model, bad, "ort-cpu", [], feeds, manifest(), 40.0, threads=1)
+    assert fb["groups"] == ["dec.last"] and fb["reached"]
+    assert set(fb["nodes"]) == {"n2"} and fb["nodes"]["n2"] == "fallback: dec.last"
+    assert (fb["compute_ops"], fb["compute_ops_int8"]) == (2, 1)
+    first, last = fb["steps"][0], fb["steps"][-1]
+    assert first["kept_fp32"] == [] and first["psnr_db_min"] < 40 <= last["psnr_db_min"]
+
+
+def test_fallback_keeps_nothing_when_int8_already_clears_the_aim_and_says_when_it_cannot(setup):
+    from edgemef.calibration.sensitivity import fallback
+
+    model, table, feeds = setup
+    easy = fallback(model, table, "ort-cpu", [], feeds, manifest(), 10.0, threads=1)
+    assert easy["groups"] == [] and easy["reached"] and easy["compute_ops_int8"] == 2 and len(easy["steps"]) == 1
+    hard = fallback(model, table, "ort-cpu", [], feeds, manifest(), 500.0, threads=1)
+    assert sorted(hard["groups"]) == ["dec.last", "enc.first"] and not hard["reached"]
+    assert hard["compute_ops_int8"] == 0
