@@ -30,6 +30,7 @@ def test_help_lists_every_target_from_the_table():
     (["--target", "onnx", "--calib", "."], "--calib applies to --precision int8 only"),
     (["--target", "onnx", "--precision", "int8", "--calib-method", "kl"], "unknown --calib-method 'kl'"),
     (["--target", "openvino", "-o", "model.onnx"], "a 'openvino' artifact must end in .xml"),
+    (["--target", "onnx", "--int8-fallback"], "--int8-fallback applies to --precision int8 only"),
 ])
 def test_bad_arguments_are_one_line_errors(args, message):
     r = run("--model", "densefuse", *args)
@@ -113,3 +114,21 @@ def test_corrupt_calibration_table_is_refused(weights_file, tmp_path):
     r = run("--model", "densefuse", "--weights", str(weights_file), "--target", "onnx", "--precision", "int8",
             "--calib", str(bad), "-o", str(tmp_path / "a.onnx"))
     assert r.exit_code == 2 and "digest mismatch" in r.output
+
+
+def test_int8_fallback_export_is_on_record(weights_file, exporters, scene_dirs, tmp_path):
+    """--int8-fallback on a network that already clears the int8 aim keeps nothing extra fp32,
+    says so in the summary, and records the probe figures in the manifest."""
+    from edgemef.runtimes import read_manifest
+
+    table = exporters("densefuse").calibration().save(tmp_path / "ranges.calib.json")
+    out = tmp_path / "df.onnx"
+    r = CliRunner().invoke(cli, ["export", "--model", "densefuse", "--weights", str(weights_file), "--target", "onnx",
+                                 "--precision", "int8", "--calib", str(table), "--int8-fallback",
+                                 "--parity-pairs", str(scene_dirs["parity"]), "--parity-count", "1",
+                                 "--threads", "1", "--no-latency", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    fb = read_manifest(out).calibration["fallback"]
+    assert fb["reached"] and fb["groups"] == [] and fb["compute_ops_int8"] == fb["compute_ops"] > 0
+    assert fb["steps"][0]["psnr_db_min"] >= fb["target_db"] == 38.0
+    assert "int8 fallback: kept fp32 none needed" in r.stdout
