@@ -31,15 +31,18 @@ themselves carry the exposure-normalised radiance, so the int8 export of an HDR 
 refused by the parity check rather than shipped (fp16 holds parity at 75+ dB).
 
 With trained weights (runs/sthdr_short, 400 steps) it is worse, and per-module figures
-(:mod:`edgemef.calibration.sensitivity`, 6 calibration probes, display-image PSNR against fp32)
-say where: everything quantized 17.5 dB; only the merge net's first stage 21.7, its second stage
-24.6, the SAM 26.2, the output convs 26.6, the stage fusion 37.9, the align net 57.9. Entropy
-ranges give 23.2 (percentile 17.5, minmax 16.6); ONNX Runtime's dynamic quantization (per-image
-ranges, ConvInteger) 19.9 at 1.7x the fp32 time; keeping the deformable offset branches fp32
-changes nothing. The loss is spread over the merge net's HIN encoder-decoders, which hold most of
-the compute, so no fp32 island small enough to leave an int8 model makes parity. Note for such
-experiments: ``nodes_to_exclude`` keeps a node's weights fp32 but not its input tensor when the
-producer is quantized (the Q/DQ pair stays on the edge), so excluding every Conv still gave 16.5 dB.
+(:mod:`edgemef.calibration.sensitivity`, 6 calibration probes, display-image PSNR against fp32,
+nodes kept fp32 reading fp32 inputs) say where: everything quantized 16.7 dB; only the SAM's
+convolutions 20.7, the merge net's first stage 24.0, the output convs 28.9, the second stage
+33.2, the stage fusion 38.3, the align net 60.1. Entropy ranges give 23.2 (percentile 17.5,
+minmax 16.6, before inputs of fp32 nodes were taken off the grid); ONNX Runtime's dynamic
+quantization (per-image ranges, ConvInteger) 19.9 at 1.7x the fp32 time; keeping the deformable
+offset branches fp32 changes nothing. The loss is spread over the merge net, which holds most of
+the compute: ``edgemef export --int8-fallback`` keeps those groups fp32 worst first, and even
+then the real-bracket parity was 27.8 dB (2 mefb-dev pairs). Before 2026-12-01 ``nodes_to_exclude``
+alone kept a node's weights fp32 but not its input (the producer's Q/DQ pair stayed on the
+edge); :func:`edgemef.calibration.qdq.fp32_inputs` now rewires such inputs.
+
 Torch-free (onnx only, inside the functions).
 """
 from __future__ import annotations

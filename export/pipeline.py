@@ -364,6 +364,11 @@ class Exporter:
                 raise
             where = (f"where it goes, per module: python -m edgemef.calibration.sensitivity --model {self.network.name}"
                      + (f" --weights {self.network.weights}" if self.network.weights else ""))
+            fb = (job.manifest.calibration or {}).get("fallback")
+            if fb is not None:
+                from edgemef.export.summary import fallback_line
+
+                e = EdgemefError(f"{e}; {fallback_line(fb)}")
             if self.network.manifest.output == "hdr":
                 raise EdgemefError(f"{e} (HDR radiance output: the int8 activation grid cannot span the exposure "
                                    f"ratio, even with the radiance path fp32; export fp16 instead; {where})") from None

@@ -14,6 +14,14 @@ def _shapes(io: dict) -> str:
     return "; ".join(f"{name} ({', '.join(str(d) for d in dims)})" for name, dims in io.items())
 
 
+def fallback_line(fb: dict) -> str:
+    """One line on an int8 export's accuracy-aware fallback (the manifest's calibration.fallback)."""
+    steps = fb["steps"]
+    kept = ", ".join(fb["groups"]) or "none needed"
+    return (f"int8 fallback: kept fp32 {kept}; {fb['compute_ops_int8']}/{fb['compute_ops']} compute ops int8; "
+            f"probe PSNR {steps[0]['psnr_db_min']:.1f} -> {steps[-1]['psnr_db_min']:.1f} dB (aim {fb['target_db']:.0f})")
+
+
 def summary_lines(result) -> list[str]:
     """Lines describing an :class:`~edgemef.export.pipeline.ExportResult`."""
     m, io = result.manifest, result.io
@@ -35,11 +43,7 @@ def summary_lines(result) -> list[str]:
                      f"table {c.get('table', '-')} digest {c['digest']}")
     fb = (m.calibration or {}).get("fallback")
     if fb is not None:
-        steps = fb["steps"]
-        kept = ", ".join(fb["groups"]) or "none needed"
-        lines.append(f"  int8 fallback: kept fp32 {kept}; {fb['compute_ops_int8']}/{fb['compute_ops']} compute ops "
-                     f"int8; probe PSNR {steps[0]['psnr_db_min']:.1f} -> {steps[-1]['psnr_db_min']:.1f} dB "
-                     f"(aim {fb['target_db']:.0f})")
+        lines.append(f"  {fallback_line(fb)}")
     p = m.parity or {}
     if p:
         tol = p["thresholds"]["mef_ssim_delta_abs"]
