@@ -69,14 +69,24 @@ def _scope(node, depth: int) -> str | None:
 
 
 def group_nodes(model, depth: int = 2) -> dict[str, list[str]]:
-    """{module group: every node of it}: the compute ops of :func:`module_groups`, plus, where the
-    exporter recorded module scopes (torch.onnx's dynamo exporter does), every other node inside
-    those modules (so a group kept fp32 keeps its elementwise ops and their tensors fp32 too)."""
+    """{module group: every node of it}: the compute ops of :func:`module_groups`, and each other
+    node inside those modules, so a group kept fp32 keeps its elementwise ops and their tensors
+    fp32 too. A node's module is the scope the exporter recorded (torch.onnx's dynamo exporter
+    does); without one, or with a scope outside every group, it is the group of the first of its
+    inputs made inside a group (the op it post-processes: bias adds, activations, residual adds).
+    Nodes before any compute op (input preparation) belong to no group."""
     groups = {g: list(ops) for g, ops in module_groups(model, depth).items()}
-    have = {n for ops in groups.values() for n in ops}
-    for node in model.graph.node:
-        g = _scope(node, depth) if node.name not in have else None
-        if g in groups:
+    owner = {n: g for g, ops in groups.items() for n in ops}
+    producers = {o: n for n in model.graph.node for o in n.output}
+    for node in model.graph.node:  # topological order: producers come first
+        if node.name in owner:
+            continue
+        g = _scope(node, depth)
+        if g not in groups:  # the first input made inside a group (constants belong to none)
+            g = next((owner[producers[t].name] for t in node.input
+                      if t in producers and producers[t].name in owner), None)
+        if g is not None:
+            owner[node.name] = g
             groups[g].append(node.name)
     return groups
 
@@ -145,8 +155,8 @@ def probe_feeds(model, calib, count: int) -> list[dict[str, np.ndarray]]:
 def sensitivity(model, table, flavour: str, keep_float: list[str] | set[str], feeds: list[dict], manifest, *,
                 depth: int = 2, threads: int | None = None, progress: bool = False,
                 probe: Probe | None = None) -> list[dict]:
-    """Quantize one module group at a time; return one row per group (worst first), after the
-    row of every group quantized.
+    """Quantize one module group at a time (its nodes per :func:`group_nodes`); return one row
+    per group (worst first), after the row of the whole graph quantized.
 
     Each row: group, ops (compute ops in the group), quantized (of them not kept fp32 by
     ``keep_float``), psnr_db_min and psnr_db_mean (display image against the fp32 graph over the
@@ -155,6 +165,7 @@ def sensitivity(model, table, flavour: str, keep_float: list[str] | set[str], fe
     from edgemef.calibration.qdq import emit_qdq
 
     groups = module_groups(model, depth)
+    members = group_nodes(model, depth)
     keep = set(keep_float)
     probe = probe or Probe(model, feeds, manifest, threads)
     every = {n.name for n in model.graph.node}
@@ -172,7 +183,7 @@ def sensitivity(model, table, flavour: str, keep_float: list[str] | set[str], fe
         bar = tqdm(total=len(todo), desc="int8 sensitivity", unit="group", file=sys.stderr, leave=False)
     rows = []
     for group, ops in todo:
-        quantize = set(ops) - keep if group != ALL else every - keep
+        quantize = set(members[group]) - keep if group != ALL else every - keep
         lo, mean = measure(quantize)
         rows.append({"group": group, "ops": len(ops), "quantized": len(set(ops) - keep),
                      "psnr_db_min": lo, "psnr_db_mean": mean})
@@ -205,8 +216,8 @@ def fallback(model, table, flavour: str, keep_float, feeds: list[dict], manifest
     for row in rows[1:]:
         if lo >= target_db:
             break
-        if not row["quantized"]:
-            continue
+        if not set(members[row["group"]]) - keep:
+            continue  # nothing of it is quantized
         kept.append(row["group"])
         keep |= set(members[row["group"]])
         lo, mean = probe.psnr(emit_qdq(model, table, flavour, keep_float=sorted(keep)))

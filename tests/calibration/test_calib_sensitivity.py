@@ -59,9 +59,9 @@ def test_each_row_is_an_independent_qdq_run(setup):
     assert rows[0]["group"] == ALL and rows[0]["quantized"] == 2
     assert [r["psnr_db_min"] for r in rows[1:]] == sorted(r["psnr_db_min"] for r in rows[1:])  # worst first
     every = [n.name for n in model.graph.node]
+    members = {"enc.first": {"n0", "n1"}, "dec.last": {"n2"}}  # the Relu goes with the conv it follows
     for r in rows[1:]:
-        op = {"enc.first": "n0", "dec.last": "n2"}[r["group"]]
-        q = emit_qdq(model, table, "ort-cpu", keep_float=[n for n in every if n != op])
+        q = emit_qdq(model, table, "ort-cpu", keep_float=[n for n in every if n not in members[r["group"]]])
         ps = [10 * np.log10(1 / np.mean((np.clip(run(q, f["x"]), 0, 1) - np.clip(run(model, f["x"]), 0, 1)) ** 2))
               for f in feeds]
         assert r["psnr_db_min"] == pytest.approx(min(ps), abs=0.02)
@@ -131,8 +131,15 @@ def _scoped(model):
 def test_group_nodes_take_every_node_of_a_module_where_scopes_are_recorded():
     from edgemef.calibration.sensitivity import group_nodes
 
-    assert group_nodes(named_model()) == {"enc.first": ["n0"], "dec.last": ["n2"]}  # no scopes: compute ops only
     assert group_nodes(_scoped(named_model()), depth=1) == {"enc": ["n0", "n1"], "dec": ["n2"]}
+    # 'enc.act' holds no compute op: its Relu goes with the op it follows
+    assert group_nodes(_scoped(named_model())) == {"enc.first": ["n0", "n1"], "dec.last": ["n2"]}
+
+
+def test_group_nodes_without_scopes_follow_the_producer():
+    from edgemef.calibration.sensitivity import group_nodes
+
+    assert group_nodes(named_model()) == {"enc.first": ["n0", "n1"], "dec.last": ["n2"]}  # the Relu after n0
 
 
 def test_fallback_keeps_the_culprit_fp32_and_stops_there(setup):
