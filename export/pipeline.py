@@ -251,16 +251,18 @@ class Exporter:
         ``options.int8_fallback`` is off (:func:`edgemef.calibration.sensitivity.fallback`)."""
         if not self.options.int8_fallback:
             return None
-        key = ("fallback", flavour, opset, deform_conv)
+        from edgemef.export.targets import PSNR_THRESHOLDS_DB
+
+        aim = PSNR_THRESHOLDS_DB["int8"] + FALLBACK_MARGIN_DB
+        key = ("fallback", flavour, opset, deform_conv, aim)
         if key not in self._qdq:
             from edgemef.calibration.sensitivity import fallback, probe_feeds
-            from edgemef.export.targets import PSNR_THRESHOLDS_DB
 
             model = self.base_onnx(opset, deform_conv)
             self._qdq[key] = fallback(model, self.calibration(opset, deform_conv), flavour,
                                       self.float_nodes(opset, deform_conv),
                                       probe_feeds(model, self.calibration_data(), FALLBACK_PROBES),
-                                      self.network.manifest, PSNR_THRESHOLDS_DB["int8"] + FALLBACK_MARGIN_DB,
+                                      self.network.manifest, aim,
                                       threads=self.options.threads, progress=self.options.progress)
         return self._qdq[key]
 
@@ -269,6 +271,12 @@ class Exporter:
         fallback groups when ``options.int8_fallback`` is on."""
         nodes = dict(self.float_nodes(opset, deform_conv))
         fb = self.fallback(flavour, opset, deform_conv)
+        if fb and not fb["compute_ops_int8"]:
+            raise EdgemefError(
+                f"int8 fallback: every module group had to stay fp32 for the calibration probes to reach "
+                f"{fb['target_db']:.0f} dB ({fb['steps'][0]['psnr_db_min']:.1f} dB fully int8), so no int8 compute "
+                f"is left; export fp16 instead (per-module figures: python -m edgemef.calibration.sensitivity "
+                f"--model {self.network.name})")
         if fb:
             for n, reason in fb["nodes"].items():
                 nodes.setdefault(n, reason)

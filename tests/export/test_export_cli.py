@@ -5,6 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgemef.cli import cli
+from edgemef.errors import EdgemefError
 from edgemef.export.targets import TARGETS
 
 
@@ -132,3 +133,15 @@ def test_int8_fallback_export_is_on_record(weights_file, exporters, scene_dirs, 
     assert fb["reached"] and fb["groups"] == [] and fb["compute_ops_int8"] == fb["compute_ops"] > 0
     assert fb["steps"][0]["psnr_db_min"] >= fb["target_db"] == 38.0
     assert "int8 fallback: kept fp32 none needed" in r.stdout
+
+
+def test_int8_fallback_that_leaves_no_int8_is_refused(exporters, monkeypatch, tmp_path):
+    """An aim no int8 graph reaches keeps every group fp32: that is no int8 artifact, so refused."""
+    import edgemef.export.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "FALLBACK_MARGIN_DB", 500.0)
+    ex = exporters("densefuse").with_options(int8_fallback=True)
+    with pytest.raises(EdgemefError, match=r"every module group had to stay fp32 .* no int8 compute is left; "
+                                           r"export fp16 instead"):
+        ex.export("onnx", "int8", tmp_path / "df.onnx")
+    assert list(tmp_path.iterdir()) == []  # nothing written, no staging left

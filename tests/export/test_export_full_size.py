@@ -1,5 +1,5 @@
 """One full-size export per registry network (the matrix runs smaller configs of the same
-architectures), and STHDR's int8 verdict: refused, with the reason measured."""
+architectures), and STHDR's int8 verdict: refused, with the reason measured; with --int8-fallback, mixed."""
 from __future__ import annotations
 
 import pytest
@@ -77,3 +77,23 @@ def test_sthdr_int8_is_refused_and_says_why(exporters, tmp_path):
     print(f"sthdr onnx int8: {e.value}")
     assert "python -m edgemef.calibration.sensitivity --model sthdr" in str(e.value)  # where to look next
     assert not (tmp_path / "sthdr.onnx").exists()
+
+
+def test_sthdr_int8_fallback_keeps_the_sensitive_groups_fp32_and_clears_parity(exporters, tmp_path):
+    """--int8-fallback: the module groups that lose the most stay fp32 (worst first) until the
+    calibration probes clear 35 + 3 dB; the real-bracket parity check then passes, with the
+    groups, the probe figures and the share of compute ops left int8 on record."""
+    from edgemef.runtimes import read_manifest
+
+    ex = exporters("sthdr").with_options(int8_fallback=True)
+    res = ex.export("onnx", "int8", tmp_path / "sthdr.onnx")
+    par, cal = res.manifest.parity, read_manifest(res.artifact).calibration
+    print(f"sthdr onnx int8 + fallback: PSNR {par['psnr_db_min']} dB, MEF-SSIM delta {par['mef_ssim_delta']}, "
+          f"{cal['fallback']}")
+    fb = cal["fallback"]
+    assert par["passed"] and par["psnr_db_min"] >= PSNR_THRESHOLDS_DB["int8"]
+    assert fb["reached"] and fb["steps"][-1]["psnr_db_min"] >= fb["target_db"] > fb["steps"][0]["psnr_db_min"]
+    assert fb["groups"] and 0 < fb["compute_ops_int8"] < fb["compute_ops"]  # mixed: int8 remains, not all
+    assert [s["kept_fp32"] for s in fb["steps"]][-1] == fb["groups"]
+    assert any(r.startswith("fallback: ") for r in cal["float_nodes"]["reasons"])
+    assert res.manifest.precision == "int8" and (tmp_path / "sthdr.calib.json").is_file()
