@@ -3,15 +3,17 @@
 When an int8 export fails its parity check, this says where the accuracy goes. The compute ops
 (Conv, ConvTranspose, MatMul, Gemm) are grouped by the module their weights belong to (the
 initializer's name, ``merge.stage1.encoders.0.conv.weight`` -> ``merge.stage1`` at depth 2).
-For each group, the QDQ graph of the export's flavour is built with only that group quantized
-(every other node fp32; the structural fp32 nodes of :mod:`edgemef.calibration.sensitive` stay
-fp32 as in the export), run on probe inputs, and compared with the fp32 graph: PSNR of the
+The other nodes join the group of the module they belong to (:func:`group_nodes`). For each
+group, the QDQ graph of the export's flavour is built with only that group quantized (every other
+node fp32, reading fp32 inputs; the structural fp32 nodes of :mod:`edgemef.calibration.sensitive`
+stay fp32 as in the export), run on probe inputs, and compared with the fp32 graph: PSNR of the
 display image (HDR outputs tone-mapped with the fp32 output's white point, as ``edgemef fuse``
 shows them). The first row quantizes every group: what the export ships.
 
 Probe inputs are the calibration inputs (the bundled samples plus synthetic brackets, or
 ``--calib DIR``), not the export's parity brackets, so the figures are a diagnosis, not the
-verdict; the export's parity check on real brackets stays the verdict.
+verdict; the export's parity check on real brackets stays the verdict. :func:`fallback` turns
+the ranking into accuracy-aware mixed precision (``edgemef export --int8-fallback``).
 
     python -m edgemef.calibration.sensitivity --model sthdr --weights runs/x/sthdr.safetensors
 
@@ -222,7 +224,8 @@ def fallback(model, table, flavour: str, keep_float, feeds: list[dict], manifest
         keep |= set(members[row["group"]])
         lo, mean = probe.psnr(emit_qdq(model, table, flavour, keep_float=sorted(keep)))
         steps.append({"kept_fp32": list(kept), "psnr_db_min": lo, "psnr_db_mean": mean})
-    nodes = {n: f"fallback: {g}" for g in kept for n in members[g] if n not in set(keep_float)}
+    structural = set(keep_float)
+    nodes = {n: f"fallback: {g}" for g in kept for n in members[g] if n not in structural}
     compute = [n.name for n in model.graph.node if n.op_type in COMPUTE_WITH_WEIGHTS]
     return {"groups": kept, "nodes": nodes, "steps": steps, "reached": lo >= target_db,
             "target_db": target_db, "compute_ops": len(compute),
