@@ -32,18 +32,19 @@ refused by the parity check rather than shipped (fp16 holds parity at 75+ dB).
 
 With trained weights (runs/sthdr_short, 400 steps) it is worse, and per-module figures
 (:mod:`edgemef.calibration.sensitivity`, 6 calibration probes, display-image PSNR against fp32,
-nodes kept fp32 reading fp32 inputs) say where: everything quantized 16.7 dB; only the SAM's
-convolutions 20.7, the merge net's first stage 24.0, the output convs 28.9, the second stage
-33.2, the stage fusion 38.3, the align net 60.1. Entropy ranges give 23.2 (percentile 17.5,
-minmax 16.6, before inputs of fp32 nodes were taken off the grid); ONNX Runtime's dynamic
-quantization (per-image ranges, ConvInteger) 19.9 at 1.7x the fp32 time; keeping the deformable
-offset branches fp32 changes nothing. The loss is spread over the merge net, which holds most of
-the compute: ``edgemef export --int8-fallback`` keeps groups fp32 worst first and, for these
-weights, has to keep every one of them (probes 16.6 dB fully int8, 38 dB aimed), so it refuses:
-no int8 compute would be left. The test stand-in clears parity that way (46.8 dB, MEF-SSIM
-+0.0003) with 24 of 153 compute ops int8 (align net, SAM, output convs). Before 2026-12-01 ``nodes_to_exclude``
-alone kept a node's weights fp32 but not its input (the producer's Q/DQ pair stayed on the
-edge); :func:`edgemef.calibration.qdq.fp32_inputs` now rewires such inputs.
+one module group quantized with its elementwise ops, nodes kept fp32 reading fp32 inputs) say
+where: everything quantized 16.7 dB; only the merge net's first stage 21.0, the SAM 21.8, the
+second stage 24.0, the align net 25.1, the encoder's elementwise ops 25.6, the output convs 28.9,
+the merge input 31.9, the stage fusion 37.9. Entropy ranges give 23.2 (percentile 17.5, minmax
+16.6, before inputs of fp32 nodes were taken off the grid); ONNX Runtime's dynamic quantization
+(per-image ranges, ConvInteger) 19.9 at 1.7x the fp32 time; keeping the deformable offset
+branches fp32 changes nothing. The loss is spread over every part that carries radiance:
+``edgemef export --int8-fallback`` keeps groups fp32 worst first and, for these weights, has to
+keep every one of them (probes 16.6 dB fully int8, 38 dB aimed), so it refuses: no int8 compute
+would be left. The test stand-in clears parity that way (46.8 dB, MEF-SSIM +0.0003) with 24 of
+153 compute ops int8. Before 2026-12-01 ``nodes_to_exclude`` alone kept a node's weights fp32
+but not its input (the producer's Q/DQ pair stayed on the edge);
+:func:`edgemef.calibration.qdq.fp32_inputs` now rewires such inputs.
 
 Torch-free (onnx only, inside the functions).
 """

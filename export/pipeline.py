@@ -276,7 +276,7 @@ class Exporter:
                 f"int8 fallback: every module group had to stay fp32 for the calibration probes to reach "
                 f"{fb['target_db']:.0f} dB ({fb['steps'][0]['psnr_db_min']:.1f} dB fully int8), so no int8 compute "
                 f"is left; export fp16 instead (per-module figures: python -m edgemef.calibration.sensitivity "
-                f"--model {self.network.name})")
+                f"--model {self.network.name}" + (f" --weights {self.network.weights})" if self.network.weights else ")"))
         if fb:
             for n, reason in fb["nodes"].items():
                 nodes.setdefault(n, reason)
