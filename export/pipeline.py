@@ -266,6 +266,11 @@ class Exporter:
                                       threads=self.options.threads, progress=self.options.progress)
         return self._qdq[key]
 
+    def sensitivity_command(self) -> str:
+        """The command that shows, per module, where this network's int8 graph loses accuracy."""
+        weights = f" --weights {self.network.weights}" if self.network.weights else ""
+        return f"python -m edgemef.calibration.sensitivity --model {self.network.name}{weights}"
+
     def int8_float_nodes(self, flavour: str, opset: int = 18, deform_conv: str = "grid") -> dict[str, str]:
         """{node: reason} one flavour's int8 graph keeps fp32: the structural rules, plus the
         fallback groups when ``options.int8_fallback`` is on."""
@@ -275,8 +280,7 @@ class Exporter:
             raise EdgemefError(
                 f"int8 fallback: every module group had to stay fp32 for the calibration probes to reach "
                 f"{fb['target_db']:.0f} dB ({fb['steps'][0]['psnr_db_min']:.1f} dB fully int8), so no int8 compute "
-                f"is left; export fp16 instead (per-module figures: python -m edgemef.calibration.sensitivity "
-                f"--model {self.network.name}" + (f" --weights {self.network.weights})" if self.network.weights else ")"))
+                f"is left; export fp16 instead (per-module figures: {self.sensitivity_command()})")
         if fb:
             for n, reason in fb["nodes"].items():
                 nodes.setdefault(n, reason)
@@ -370,8 +374,7 @@ class Exporter:
         except EdgemefError as e:
             if job.precision != "int8":
                 raise
-            where = (f"where it goes, per module: python -m edgemef.calibration.sensitivity --model {self.network.name}"
-                     + (f" --weights {self.network.weights}" if self.network.weights else ""))
+            where = f"where it goes, per module: {self.sensitivity_command()}"
             fb = (job.manifest.calibration or {}).get("fallback")
             if fb is not None:
                 from edgemef.export.summary import fallback_line
