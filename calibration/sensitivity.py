@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from edgemef.errors import EdgemefError
+from edgemef.metrics.reference import PSNR_CAP_DB, psnr_capped
 
 COMPUTE_WITH_WEIGHTS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
 ALL = "(all groups)"
-PSNR_CAP_DB = 120.0
 
 
 def module_groups(model, depth: int = 2) -> dict[str, list[str]]:
@@ -118,11 +118,6 @@ def _run(model, feeds: list[dict], threads: int | None) -> list[np.ndarray]:
     return [sess.run(None, f)[0] for f in feeds]
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return PSNR_CAP_DB if mse <= 10 ** (-PSNR_CAP_DB / 10) else float(10.0 * np.log10(1.0 / mse))
-
-
 class Probe:
     """The fp32 graph's display images on some feeds, and the PSNR of another graph against them."""
 
@@ -139,7 +134,7 @@ class Probe:
     def psnr(self, model) -> tuple[float, float]:
         """(worst, mean) PSNR in dB of ``model``'s display images against the fp32 graph's."""
         outs = _run(model, self.feeds, self.threads)
-        ps = [_psnr(display(o, self.manifest, w), r) for o, w, r in zip(outs, self.whites, self.refs)]
+        ps = [psnr_capped(display(o, self.manifest, w), r) for o, w, r in zip(outs, self.whites, self.refs)]
         return round(float(min(ps)), 2), round(float(np.mean(ps)), 2)
 
 

@@ -16,9 +16,9 @@ import numpy as np
 from edgemef.errors import EdgemefError
 from edgemef.export.targets import MEF_SSIM_TOLERANCE, PSNR_THRESHOLDS_DB
 from edgemef.manifest import Manifest
+from edgemef.metrics.reference import psnr_capped
 from edgemef.netio import example_extra_inputs, finish_output, prepare_input
 
-PSNR_CAP_DB = 120.0  # identical outputs report this instead of infinity (JSON has no inf)
 DEFAULT_PAIRS = 4
 
 
@@ -88,11 +88,6 @@ def torch_fuse(module, images: list, manifest: Manifest, exposure_times=None) ->
     return finish_output(y, ctx, manifest)
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return PSNR_CAP_DB if mse <= 10 ** (-PSNR_CAP_DB / 10) else float(10.0 * np.log10(1.0 / mse))
-
-
 def measure_parity(artifact: str | Path, module, manifest: Manifest, sets, *, backend: str | None = None,
                    threads: int | None = None, runtime=None) -> dict:
     """Run artifact and PyTorch model on the same sets; return the figures.
@@ -124,7 +119,7 @@ def measure_parity(artifact: str | Path, module, manifest: Manifest, sets, *, ba
             raise EdgemefError(f"parity: artifact output {out.shape} differs from PyTorch's {ref.shape}")
         if "exposure_ratios" in rt.last_info:
             ratios[name] = {"ratios": rt.last_info["exposure_ratios"], "estimated": rt.last_info["ratios_estimated"]}
-        psnrs.append(_psnr(out, ref))
+        psnrs.append(psnr_capped(out, ref))
         refs.append(mef_ssim(ref, frames))
         arts.append(mef_ssim(out, frames))
     deltas = np.array(arts) - np.array(refs)

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from edgemef.errors import EdgemefError
+from edgemef.metrics.reference import psnr_capped
 
-PSNR_CAP_DB = 120.0  # identical images: JSON has no infinity
 
 
 @dataclass
@@ -97,12 +97,6 @@ def time_call(fn, warmup: int, repeats: int) -> dict:
     return stats_ms(seconds)
 
 
-def psnr_db(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR (dB, peak 1) between two images in [0, 1], capped at :data:`PSNR_CAP_DB`."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return PSNR_CAP_DB if mse <= 10 ** (-PSNR_CAP_DB / 10) else float(10.0 * np.log10(1.0 / mse))
-
-
 def score_fuser(fuser, sets: list[BenchSet], reference: dict[str, np.ndarray] | None = None,
                 keep: dict[str, np.ndarray] | None = None) -> dict:
     """MEF-SSIM of the fuser on every set and PSNR against ``reference`` outputs (by set name).
@@ -119,7 +113,7 @@ def score_fuser(fuser, sets: list[BenchSet], reference: dict[str, np.ndarray] | 
             keep[s.name] = out
         scores.append(mef_ssim(out, s.frames))
         if reference and s.name in reference:
-            psnrs.append(psnr_db(out, reference[s.name]))
+            psnrs.append(psnr_capped(out, reference[s.name]))
     finite = [v for v in scores if np.isfinite(v)]
     return {"mef_ssim": float(np.mean(finite)) if finite else None, "mef_ssim_sets": len(finite),
             "psnr_db": float(np.mean(psnrs)) if psnrs else None, "psnr_db_min": float(min(psnrs)) if psnrs else None}
