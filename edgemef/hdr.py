@@ -120,3 +120,38 @@ def exposure_ratios(images: list[np.ndarray], times: list[float | None] | None =
         ratios = np.asarray(times, np.float64) / float(times[ref])
         return ExposureRatios(ratios, ref, False, "from exposure times")
     return estimate_exposure_ratios(images, ref, gamma)
+
+
+def merge_radiance(images: list[np.ndarray], ratios: ExposureRatios | None = None,
+                   gamma: float = GAMMA) -> np.ndarray:
+    """The classical HDR merge (Debevec and Malik's weighted average, with a power-law camera
+    curve): ``sum_i w_i I_i ** gamma / t_i / sum_i w_i`` with the hat weight
+    ``w = 1 - |2 I - 1| ** 4`` (small near black and white), per value.
+
+    Args:
+        images: float (H, W[, C]) in [0, 1], darkest first, all the same size.
+        ratios: their relative exposure times (default :func:`exposure_ratios`, estimated).
+        gamma: the camera curve's exponent.
+
+    Where no frame is well exposed (every weight about 0), the darkest frame's value is used
+    for bright pixels (clipped white everywhere: the least radiance it can be) and the
+    brightest frame's for dark ones.
+
+    Returns:
+        float32 linear radiance, 1 = the reference frame's white (no network: a baseline and a
+        yardstick for HDR networks).
+    """
+    arrs = [np.clip(np.asarray(im, np.float32), 0.0, 1.0) for im in images]
+    r = (ratios or exposure_ratios(arrs, gamma=gamma)).ratios
+    if len(r) != len(arrs):
+        raise EdgemefError(f"got {len(r)} exposure ratios for {len(arrs)} images")
+    lin = [linearise(im, gamma) / np.float32(t) for im, t in zip(arrs, r)]
+    num = np.zeros_like(arrs[0])
+    den = np.zeros_like(arrs[0])
+    for im, x in zip(arrs, lin):
+        w = 1.0 - np.abs(2.0 * im - 1.0) ** 4
+        num += w * x
+        den += w
+    none = den < 1e-3
+    fill = np.where(arrs[0] > 0.5, lin[0], lin[-1])
+    return np.where(none, fill, num / np.maximum(den, 1e-3)).astype(np.float32)

@@ -232,3 +232,13 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def shrink(images: list[np.ndarray], max_side: int) -> list[np.ndarray]:
+    """Downscale (area) so the longer side is at most ``max_side`` (0: unchanged)."""
+    h, w = images[0].shape[:2]
+    if not max_side or max(h, w) <= max_side:
+        return images
+    f = max_side / max(h, w)
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    return [cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in images]

@@ -33,7 +33,7 @@ COLOUR_SPACES = ("lab-l", "rgb")
 CHROMA_MODES = ("mean", "saturation")
 OUTPUT_KINDS = ("ldr", "hdr")
 EXTRA_INPUT_KINDS = ("exposure_ratios",)
-TONEMAPS = ("reinhard", "mu-law")
+TONEMAPS = ("reinhard", "mu-law", "exposure-fusion")
 DEFAULT_TONEMAP = "reinhard"
 WHITE_PERCENTILE = 99.9  # the tone curve's white point: this percentile of the radiance (at least 1)
 HDR_MU = 5000.0  # mu-law tone mapping, as in Kalantari and Ramamoorthi 2017 and its successors
@@ -207,8 +207,14 @@ def white_point(hdr: np.ndarray, percentile: float = WHITE_PERCENTILE) -> float:
     return max(1.0, float(np.percentile(x, percentile)))
 
 
+def reexpose(hdr: np.ndarray, scales, gamma: float = GAMMA) -> list[np.ndarray]:
+    """Virtual LDR exposures of linear radiance: ``clip(s * hdr, 0, 1) ** (1 / gamma)`` per scale s."""
+    x = np.maximum(np.asarray(hdr, np.float32), 0.0)
+    return [np.clip(np.float32(s) * x, 0.0, 1.0) ** np.float32(1.0 / gamma) for s in scales]
+
+
 def tonemap(hdr: np.ndarray, method: str = DEFAULT_TONEMAP, white: float | None = None,
-            gamma: float = GAMMA) -> np.ndarray:
+            gamma: float = GAMMA, ratios=None) -> np.ndarray:
     """Linear radiance (>= 0, 1 = the reference exposure's white) -> display values in [0, 1].
 
     'reinhard' (default): the global extended Reinhard curve ``x (1 + x / W**2) / (1 + x)`` per
@@ -217,6 +223,11 @@ def tonemap(hdr: np.ndarray, method: str = DEFAULT_TONEMAP, white: float | None 
     identity on [0, 1], i.e. the reference exposure itself; brighter radiance is compressed, not
     clipped. 'mu-law' is ``log(1 + mu x / W) / log(1 + mu)`` with mu = 5000 (the HDR-deghosting
     papers' curve, normalised to the same white point; no further gamma): flat, for comparisons.
+    'exposure-fusion' is a local operator (the way HDR+ renders its merged radiance): the
+    radiance is re-exposed at the input frames' relative exposure times ``ratios`` (without
+    them: at 1 / W and 1) by :func:`reexpose`, and those virtual frames are fused by OpenCV's
+    Mertens exposure fusion, so each region keeps the local contrast of the exposure that shows
+    it best instead of the compressed contrast of one global curve. Needs an (H, W, 3) image.
     """
     x = np.maximum(np.asarray(hdr, np.float32), 0.0)
     w = white_point(x) if white is None else max(float(white), 1e-6)
@@ -225,7 +236,17 @@ def tonemap(hdr: np.ndarray, method: str = DEFAULT_TONEMAP, white: float | None 
         return (np.clip(y, 0.0, 1.0) ** np.float32(1.0 / gamma)).astype(np.float32)
     if method == "mu-law":
         return np.clip(np.log1p(np.float32(HDR_MU / w) * x) / np.log1p(HDR_MU), 0.0, 1.0).astype(np.float32)
-    raise EdgemefError(f"unknown tone-mapping '{method}' (use {' or '.join(TONEMAPS)})")
+    if method == "exposure-fusion":
+        if x.ndim != 3 or x.shape[-1] != 3:
+            raise EdgemefError(f"'exposure-fusion' tone-mapping needs an (H, W, 3) image, got shape {x.shape}")
+        scales = sorted({float(r) for r in np.ravel(ratios)}) if ratios is not None else [1.0 / w, 1.0]
+        if len(scales) < 2 or min(scales) <= 0:
+            raise EdgemefError(f"'exposure-fusion' tone-mapping needs two or more positive exposure ratios, "
+                               f"got {list(np.ravel(ratios))}")
+        from edgemef.fusion import fuse_mertens  # OpenCV only; imported here to keep netio's imports light
+
+        return fuse_mertens(reexpose(x, scales, gamma))
+    raise EdgemefError(f"unknown tone-mapping '{method}' (use {', '.join(TONEMAPS)})")
 
 
 def merged_chroma(labs: list[np.ndarray], mode: str) -> np.ndarray:
@@ -235,6 +256,18 @@ def merged_chroma(labs: list[np.ndarray], mode: str) -> np.ndarray:
     if mode == "saturation":
         return color.merge_chroma(labs, color.chroma_saturation_weights(labs))
     raise EdgemefError(f"unknown chroma mode '{mode}' in the artifact manifest (use {', '.join(CHROMA_MODES)})")
+
+
+def display_hdr(out: np.ndarray, ctx: NetContext, manifest: Manifest) -> np.ndarray:
+    """(C, H, W) radiance -> (C, H, W) display values, by the manifest's ``extra['tonemap']``
+    (default 'reinhard'); 'exposure-fusion' re-exposes at ``ctx.ratios`` and needs RGB."""
+    method = str(manifest.extra.get("tonemap", DEFAULT_TONEMAP))
+    if method != "exposure-fusion":
+        return tonemap(out, method)
+    if out.shape[0] != 3:
+        raise EdgemefError("'exposure-fusion' tone-mapping needs an RGB network output")
+    ratios = ctx.ratios.ratios if ctx.ratios is not None else None
+    return tonemap(out.transpose(1, 2, 0), method, ratios=ratios).transpose(2, 0, 1)
 
 
 def finish_output(y: np.ndarray, ctx: NetContext, manifest: Manifest, display: bool = True) -> np.ndarray:
@@ -250,7 +283,7 @@ def finish_output(y: np.ndarray, ctx: NetContext, manifest: Manifest, display: b
     Returns:
         float32 (H, W, 3) RGB in [0, 1]: unpadded; for 'lab-l' the fused L composed with the
         inputs' chroma merged per ``manifest.chroma``; for output 'hdr' tone-mapped first
-        (:func:`tonemap` with ``manifest.extra['tonemap']``, default 'reinhard').
+        (:func:`display_hdr`: :func:`tonemap` with ``manifest.extra['tonemap']``, default 'reinhard').
     """
     _check_manifest(manifest)
     y = np.asarray(y, np.float32)
@@ -266,7 +299,7 @@ def finish_output(y: np.ndarray, ctx: NetContext, manifest: Manifest, display: b
     if manifest.output == "hdr":
         if not display and manifest.colour_space == "rgb":
             return np.ascontiguousarray(np.maximum(out, 0.0).transpose(1, 2, 0), dtype=np.float32)
-        out = tonemap(out, str(manifest.extra.get("tonemap", DEFAULT_TONEMAP)))
+        out = display_hdr(out, ctx, manifest)
     if manifest.colour_space == "lab-l":
         return color.compose(out[0], merged_chroma(ctx.labs, manifest.chroma))
     return np.ascontiguousarray(np.clip(out.transpose(1, 2, 0), 0.0, 1.0), dtype=np.float32)

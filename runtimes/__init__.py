@@ -78,7 +78,7 @@ def check_artifact(artifact: str | os.PathLike, backend: str | None = None) -> t
 def load(artifact: str | os.PathLike, *, backend: str | None = None, threads: int | None = None,
          providers: list[str] | None = None, device: str = "CPU", precision: str | None = None,
          max_pixels: int = DEFAULT_MAX_PIXELS, overlap: int = DEFAULT_OVERLAP,
-         progress: bool = False) -> Runtime:
+         progress: bool = False, tonemap: str | None = None) -> Runtime:
     """Load an exported network for fusion.
 
     Args:
@@ -91,11 +91,21 @@ def load(artifact: str | os.PathLike, *, backend: str | None = None, threads: in
         max_pixels: images whose padded H * W exceed this run in overlapping, blended tiles.
         overlap: tile overlap in pixels.
         progress: show a tqdm bar on stderr while tiling.
+        tonemap: how an HDR network's radiance is shown (:data:`edgemef.netio.TONEMAPS`), instead
+            of the artifact's own choice; an error for networks that output a display image.
 
     Raises:
         EdgemefError: missing/corrupt file, no manifest, backend not installed or not suited.
     """
     cls, manifest = check_artifact(artifact, backend)
+    if tonemap:
+        from edgemef.netio import TONEMAPS
+
+        if manifest.output != "hdr":
+            raise EdgemefError(f"--tonemap applies to HDR networks; '{manifest.model}' outputs a display image")
+        if tonemap not in TONEMAPS:
+            raise EdgemefError(f"unknown tone-mapping '{tonemap}' (use {', '.join(TONEMAPS)})")
+        manifest.extra["tonemap"] = tonemap
     impl = cls(artifact, manifest, threads=threads, providers=providers, device=device, precision=precision)
     return Runtime(impl, manifest, max_pixels=max_pixels, overlap=overlap, progress=progress)
 

@@ -75,3 +75,25 @@ def configure_networks(**load_options: Any) -> None:
         NETWORK_OPTIONS.clear()
         NETWORK_OPTIONS.update(new)
         register_default_networks()
+
+
+def choose_method(method: str, model: str | os.PathLike | None = None, threads: int | None = None,
+                  backend: str | None = None, tonemap: str | None = None) -> str:
+    """The fusion method ``edgemef fuse`` options name: ``method``, or the ``model`` artifact
+    registered as one, with the network options (threads, backend, tonemap) applied.
+
+    Raises:
+        EdgemefError: ``tonemap`` with a method that is not an HDR network, or a bad artifact.
+    """
+    from edgemef.errors import EdgemefError
+    from edgemef.fusion import get_method
+
+    configure_networks(threads=threads, backend=backend, tonemap=tonemap)  # bundled networks (-m sthdr)
+    if model is not None:
+        from edgemef.runtimes import check_artifact
+
+        check_artifact(model, backend)  # fail fast: missing file, engine not installed, no manifest
+        method = register_artifact(model, threads=threads, backend=backend, tonemap=tonemap)
+    if tonemap and not hasattr(get_method(method), "manifest"):
+        raise EdgemefError(f"--tonemap applies to HDR networks (e.g. -m sthdr); '{method}' is not a network")
+    return method

@@ -41,6 +41,8 @@ def test_bad_inputs_give_one_line_errors(tmp_path, mefb_dir):
         ((a, a, "-o", tmp_path / "o.png"), "same exposure"),
         ((a, b, "-o", tmp_path / "nodir" / "o.png"), "does not exist"),
         ((a, b, "-o", tmp_path / "o.png", "--method", "nope"), "unknown method"),
+        ((a, b, "-o", tmp_path / "o.png", "--tonemap", "reinhard"), "applies to HDR networks"),
+        ((a, b, "-o", tmp_path / "o.png", "-m", "densefuse", "--tonemap", "reinhard"), "outputs a display image"),
     ]
     for args, message in cases:
         res = run("fuse", *args)

@@ -53,10 +53,11 @@ def camera_options(fn):
 
 def run_camera_command(images, output, method, align, reference, quiet, camera, frames, duration, display,
                        drop_policy, status_every, exposures, size, camera_fps, settle_frames, stall_timeout,
-                       model=None, threads=None, backend=None) -> None:
+                       model=None, threads=None, backend=None, tonemap=None) -> None:
     """Run the camera loop for ``edgemef fuse --camera`` and print its summary on stdout.
 
-    ``model``, ``threads`` and ``backend`` are fuse's network options, applied as ``fuse`` applies them.
+    ``model``, ``threads``, ``backend`` and ``tonemap`` are fuse's network options, applied as ``fuse``
+    applies them.
 
     Raises:
         EdgemefError: bad options, a failing/stalled camera, or nothing fused.
@@ -73,12 +74,10 @@ def run_camera_command(images, output, method, align, reference, quiet, camera, 
     options = SourceOptions(size=parse_size(size), fps=camera_fps, exposures=parse_exposures(exposures),
                             settle=settle_frames, timeout=stall_timeout)
     sinks = make_sinks(output, display)
-    if model is not None or threads is not None or backend is not None:
-        from edgemef.runtimes.methods import configure_networks, register_artifact
+    if model is not None or threads is not None or backend is not None or tonemap is not None:
+        from edgemef.runtimes.methods import choose_method
 
-        configure_networks(threads=threads, backend=backend)
-        if model is not None:
-            method = register_artifact(model, threads=threads, backend=backend)
+        method = choose_method(method, model, threads, backend, tonemap)
     fuse_fn = get_method(method)  # build (and fail) before the camera starts
     source = open_source(camera, options)
     config = LoopConfig(method=fuse_fn, align=align, reference=reference, frames=frames, duration=duration,

@@ -7,6 +7,7 @@ import click
 
 from edgemef.cli.camera import camera_options
 from edgemef.fusion import METHODS
+from edgemef.netio import TONEMAPS
 
 
 def _method_help() -> str:
@@ -41,9 +42,14 @@ def format_timings(timings: dict[str, float]) -> str:
 @click.option("--backend", type=click.Choice(["onnxruntime", "openvino", "tensorrt", "torch"]), default=None,
               help="Inference engine for network methods (default: from the artifact's suffix; "
                    "an .onnx file also runs on openvino).")
+@click.option("--tonemap", type=click.Choice(list(TONEMAPS)), default=None,
+              help="How an HDR network (sthdr) shows its radiance: 'reinhard', a global curve; 'mu-law', "
+                   "flat, for comparisons; 'exposure-fusion', local: the radiance re-exposed at the "
+                   "inputs' exposure ratios and fused by Mertens. Default: the artifact's own choice.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @camera_options
-def fuse_cmd(images, output, method, align, reference, bit_depth, model, threads, backend, quiet, **camera):
+def fuse_cmd(images, output, method, align, reference, bit_depth, model, threads, backend, tonemap, quiet,
+             **camera):
     """Fuse IMAGES (2 or 3 exposures of one scene, any order) into OUTPUT.
 
     Brackets are ordered by EXIF exposure time when present, else by brightness. Example:
@@ -58,21 +64,15 @@ def fuse_cmd(images, output, method, align, reference, bit_depth, model, threads
         from edgemef.cli.camera import run_camera_command
 
         return run_camera_command(images, output, method, align, reference, quiet, model=model, threads=threads,
-                                  backend=backend, **camera)
+                                  backend=backend, tonemap=tonemap, **camera)
     if output is None:
         raise click.UsageError("Missing option '-o' / '--output'.")
     if len(images) < 2 or len(images) > 3:
         raise EdgemefError(f"need 2 or 3 images, got {len(images)}")
     check_output_path(output)
-    from edgemef.runtimes.methods import configure_networks
+    from edgemef.runtimes.methods import choose_method
 
-    configure_networks(threads=threads, backend=backend)  # for bundled networks (--method densefuse)
-    if model is not None:
-        from edgemef.runtimes import check_artifact
-        from edgemef.runtimes.methods import register_artifact
-
-        check_artifact(model, backend)  # fail fast: missing file, engine not installed, no manifest
-        method = register_artifact(model, threads=threads, backend=backend)
+    method = choose_method(method, model, threads, backend, tonemap)
     brackets = load_brackets(list(images))
     result = fuse(brackets, method=method, align=align, reference=reference)
     depth = int(bit_depth) if bit_depth else max(16 if b.bit_depth == 16 else 8 for b in brackets)

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from edgemef import netio
 from edgemef.errors import EdgemefError
-from edgemef.io import atomic_write_bytes, load_brackets
+from edgemef.io import atomic_write_bytes, load_brackets, shrink
 from edgemef.manifest import Manifest
 from edgemef.metrics import score
 
@@ -143,9 +143,14 @@ class ModelMethod:
 
     takes_times = True
 
-    def __init__(self, weights: str | Path):
+    def __init__(self, weights: str | Path, tonemap: str | None = None):
         self.model, self.manifest = load_model(weights)
         self.name = f"{self.manifest.model}:{weights}"
+        if tonemap and self.manifest.output == "hdr":  # display this network's radiance another way
+            if tonemap not in netio.TONEMAPS:
+                raise EdgemefError(f"unknown tone-mapping '{tonemap}' (use {', '.join(netio.TONEMAPS)})")
+            self.manifest.extra["tonemap"] = tonemap
+            self.name += f" [{tonemap}]"
         self.last_hdr: np.ndarray | None = None
 
     def __call__(self, images: list[np.ndarray], times=None) -> np.ndarray:
@@ -154,16 +159,6 @@ class ModelMethod:
         if self.manifest.output == "hdr":
             self.last_hdr = keep["raw"][0].transpose(1, 2, 0)
         return out
-
-
-def shrink(images: list[np.ndarray], max_side: int) -> list[np.ndarray]:
-    """Downscale (area) so the longer side is at most ``max_side`` (0: unchanged)."""
-    h, w = images[0].shape[:2]
-    if not max_side or max(h, w) <= max_side:
-        return images
-    f = max_side / max(h, w)
-    size = (max(1, round(w * f)), max(1, round(h * f)))
-    return [cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in images]
 
 
 def evaluate(fuse_fn, pairs: list[tuple[str, list[Path]]], names=METRICS, desc: str = "eval",
@@ -241,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency", default="512x512,720x1280",
                     help="comma-separated HxW sizes for the CPU latency table ('' to skip)")
     ap.add_argument("--latency-repeats", type=int, default=3, help="timed calls per method and size (median)")
+    ap.add_argument("--tonemap", default="", help="comma-separated display tone maps for HDR networks (STHDR), "
+                                                  f"one row each ({', '.join(netio.TONEMAPS)}; default: the "
+                                                  "weights' own); other networks ignore it")
     ap.add_argument("--json", default="", help="write all results (per scene too) to this JSON file")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -252,9 +250,13 @@ def main(argv: list[str] | None = None) -> int:
             raise EdgemefError(f"{args.pairs}: no two-image bracket sets found")
         sizes = parse_sizes(args.latency)
         methods = {b: _baseline(b) for b in args.baselines.split(",") if b}
+        tonemaps = [t.strip() for t in args.tonemap.split(",") if t.strip()] or [None]
         for w in args.weights:
-            m = ModelMethod(w)
-            methods[m.name] = m
+            for t in tonemaps:
+                m = ModelMethod(w, t)
+                methods[m.name] = m
+                if m.manifest.output != "hdr":
+                    break
     except EdgemefError as e:
         print(f"edgemef: error: {e}", file=sys.stderr)
         return 2

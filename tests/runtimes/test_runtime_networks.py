@@ -126,3 +126,21 @@ def test_torch_reference_backend_feeds_the_ratios(network_artifacts, small_pair,
     rt = load(st, threads=1)
     ref, _, _ = torch_fuse(net, small_pair)
     assert psnr(rt.fuse(small_pair), ref) > 80
+
+
+def test_tonemap_option_changes_how_sthdr_radiance_is_shown_and_is_refused_for_ldr_networks(
+        network_artifacts, small_pair):
+    from edgemef.netio import tonemap
+
+    _, path = network_artifacts("sthdr")
+    rt = load(path, threads=1, tonemap="exposure-fusion")
+    out = rt.fuse(small_pair)
+    radiance = rt.fuse(small_pair, display=False)
+    ratios = rt.last_info["exposure_ratios"]
+    np.testing.assert_allclose(out, tonemap(radiance, "exposure-fusion", ratios=ratios), atol=1e-5)
+    assert np.abs(out - load(path, threads=1).fuse(small_pair)).mean() > 1e-3  # not the default curve
+    with pytest.raises(EdgemefError, match="unknown tone-mapping"):
+        load(path, tonemap="drago")
+    _, ldr = network_artifacts("twophase")
+    with pytest.raises(EdgemefError, match="applies to HDR networks"):
+        load(ldr, tonemap="reinhard")
