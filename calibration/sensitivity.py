@@ -93,14 +93,20 @@ def group_nodes(model, depth: int = 2) -> dict[str, list[str]]:
     return groups
 
 
-def display(y: np.ndarray, manifest, white: float | None) -> np.ndarray:
-    """A network output (1, C, H, W) as the image a user sees, [0, 1] (HDR: tone-mapped)."""
+def display(y: np.ndarray, manifest, white: float | None, feed: dict | None = None) -> np.ndarray:
+    """A network output (1, C, H, W) as the image a user sees, [0, 1] (HDR: tone-mapped as the
+    manifest says, with the fp32 output's ``white`` point, or re-exposed at ``feed``'s ratios)."""
     from edgemef.netio import DEFAULT_TONEMAP, _from_range, tonemap
 
     out = _from_range(np.asarray(y, np.float32)[0], manifest.input_range)
-    if manifest.output == "hdr":
-        return tonemap(out, str(manifest.extra.get("tonemap", DEFAULT_TONEMAP)), white=white)
-    return np.clip(out, 0.0, 1.0)
+    if manifest.output != "hdr":
+        return np.clip(out, 0.0, 1.0)
+    method = str(manifest.extra.get("tonemap", DEFAULT_TONEMAP))
+    if method == "exposure-fusion":
+        names = [e["name"] for e in manifest.extra_inputs if e.get("kind") == "exposure_ratios"]
+        ratios = np.ravel(feed[names[0]]) if names and feed is not None else None
+        return tonemap(out.transpose(1, 2, 0), method, white=white, ratios=ratios)
+    return tonemap(out, method, white=white)
 
 
 def _session(model, threads: int | None):
@@ -129,12 +135,13 @@ class Probe:
             from edgemef.netio import _from_range, white_point
 
             self.whites = [white_point(np.maximum(_from_range(r[0], manifest.input_range), 0.0)) for r in refs]
-        self.refs = [display(r, manifest, w) for r, w in zip(refs, self.whites)]
+        self.refs = [display(r, manifest, w, f) for r, w, f in zip(refs, self.whites, feeds)]
 
     def psnr(self, model) -> tuple[float, float]:
         """(worst, mean) PSNR in dB of ``model``'s display images against the fp32 graph's."""
         outs = _run(model, self.feeds, self.threads)
-        ps = [psnr_capped(display(o, self.manifest, w), r) for o, w, r in zip(outs, self.whites, self.refs)]
+        ps = [psnr_capped(display(o, self.manifest, w, f), r)
+              for o, w, r, f in zip(outs, self.whites, self.refs, self.feeds)]
         return round(float(min(ps)), 2), round(float(np.mean(ps)), 2)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from edgemef.errors import EdgemefError
 from edgemef.manifest import METADATA_KEY, Manifest
+from edgemef.netio import DEFAULT_TONEMAP
 
 def bundled_weights(model: str) -> Path:
     """Where the bundled checkpoint of ``model`` lives (it may not exist)."""
@@ -89,7 +90,7 @@ def base_manifest(name: str, config: dict | None = None, stored: Manifest | None
     m.extra_inputs = extra_input_specs(name, config, m.exposures)
     m.extra = {"config": config} if config else {}
     if m.output == "hdr":
-        m.extra["tonemap"] = str((stored.extra.get("tonemap") if stored else None) or "reinhard")
+        m.extra["tonemap"] = str((stored.extra.get("tonemap") if stored else None) or DEFAULT_TONEMAP)
     return m
 
 

@@ -85,12 +85,12 @@ def test_hdr_tone_curve_is_the_reference_exposure_below_its_white_and_compresses
     v = np.array([0.0, 0.01, 0.1, 0.5, 1.0], np.float32)
     # nothing above the reference's white: white point 1, extended Reinhard is the identity, so
     # the display value is the reference frame's own (gamma 2.2 inverted)
-    np.testing.assert_allclose(tonemap(v), v ** (1 / 2.2), atol=1e-6)
+    np.testing.assert_allclose(tonemap(v, "reinhard"), v ** (1 / 2.2), atol=1e-6)
     hdr = np.array([0.0, 0.01, 0.1, 1.0, 4.0, 16.0], np.float32)
-    t = tonemap(hdr, white=16.0)
+    t = tonemap(hdr, "reinhard", white=16.0)
     assert t[0] == 0 and abs(t[-1] - 1) < 1e-6 and np.all(np.diff(t) > 0)
     assert 0.6 < t[3] < 0.8  # the reference's white is no longer clipped white: highlights have room
-    assert tonemap(np.array([0.5, 1e6], np.float32), white=16.0)[1] == 1.0  # past the white point: clipped
+    assert tonemap(np.array([0.5, 1e6], np.float32), "reinhard", white=16.0)[1] == 1.0  # past the white point: clipped
     mu = tonemap(hdr, "mu-law", white=16.0)
     assert abs(mu[-1] - 1) < 1e-6 and np.all(np.diff(mu) > 0)
     with pytest.raises(EdgemefError, match="unknown tone-mapping"):
@@ -98,10 +98,11 @@ def test_hdr_tone_curve_is_the_reference_exposure_below_its_white_and_compresses
 
 
 def test_hdr_output_is_tone_mapped_for_display(real_pair):
-    """An 'hdr' network returning radiance: finish_output tone-maps it (display) or hands it back."""
+    """An 'hdr' network returning radiance: finish_output tone-maps it (display) or hands it back;
+    here by the global curve, which shows the reference frame's own radiance as that frame."""
     m = Manifest(model="sthdr", format="onnx", colour_space="rgb", output="hdr", pad_multiple=16,
                  extra_inputs=[{"name": "exposure_ratios", "kind": "exposure_ratios", "shape": [1, 2],
-                                "reference": 1}])
+                                "reference": 1}], extra={"tonemap": "reinhard"})
     crop = [im[:100, :140] for im in real_pair]
     x, ctx = prepare_input(crop, m)
     assert x.shape == (1, 6, 112, 144) and ctx.extra["exposure_ratios"].shape == (1, 2)

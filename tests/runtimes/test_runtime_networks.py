@@ -38,7 +38,7 @@ def test_artifact_fuses_real_brackets_like_pytorch(name, network_artifacts, smal
     ref, _, ctx = torch_fuse(net, small_pair)
     assert out.shape == small_pair[0].shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
     assert psnr(out, ref) > 60
-    assert np.std(out) > 0.02  # a real image, not a constant
+    assert np.std(out) > 0.005  # an image, not a constant (untrained stand-in weights: low contrast)
     if name == "sthdr":  # no EXIF in these files: ratios estimated, and the runtime says so
         assert rt.last_info["ratios_estimated"] is True
         assert rt.last_info["exposure_ratios"] == pytest.approx(ctx.extra["exposure_ratios"][0].tolist(), rel=1e-5)
@@ -133,12 +133,15 @@ def test_tonemap_option_changes_how_sthdr_radiance_is_shown_and_is_refused_for_l
     from edgemef.netio import tonemap
 
     _, path = network_artifacts("sthdr")
-    rt = load(path, threads=1, tonemap="exposure-fusion")
+    assert load(path).manifest.extra["tonemap"] == "exposure-fusion"  # the export's default
+    rt = load(path, threads=1, tonemap="reinhard")
     out = rt.fuse(small_pair)
     radiance = rt.fuse(small_pair, display=False)
+    np.testing.assert_allclose(out, tonemap(radiance, "reinhard"), atol=1e-5)
+    default = load(path, threads=1).fuse(small_pair)
     ratios = rt.last_info["exposure_ratios"]
-    np.testing.assert_allclose(out, tonemap(radiance, "exposure-fusion", ratios=ratios), atol=1e-5)
-    assert np.abs(out - load(path, threads=1).fuse(small_pair)).mean() > 1e-3  # not the default curve
+    np.testing.assert_allclose(default, tonemap(radiance, "exposure-fusion", ratios=ratios), atol=1e-5)
+    assert np.abs(out - default).mean() > 1e-3
     with pytest.raises(EdgemefError, match="unknown tone-mapping"):
         load(path, tonemap="drago")
     _, ldr = network_artifacts("twophase")
