@@ -21,6 +21,8 @@ DEFAULT_NETWORKS: dict[str, tuple[str, str]] = {
     "densefuse": ("densefuse.onnx", "DenseFuse network (Li and Wu 2019), bundled trained weights, "
                                     "fused luminance + mean chroma"),
     "twophase": ("twophase.onnx", "two-phase progressive network (Huang, NTU), bundled trained weights, RGB"),
+    "sthdr": ("sthdr.onnx", "STHDR (Li et al. 2022), bundled trained weights: HDR radiance, shown by "
+                            "exposure fusion (--tonemap)"),
 }
 
 # load() options applied to every network method (set with configure_networks, e.g. --threads)
