@@ -96,17 +96,14 @@ def group_nodes(model, depth: int = 2) -> dict[str, list[str]]:
 def display(y: np.ndarray, manifest, white: float | None, feed: dict | None = None) -> np.ndarray:
     """A network output (1, C, H, W) as the image a user sees, [0, 1] (HDR: tone-mapped as the
     manifest says, with the fp32 output's ``white`` point, or re-exposed at ``feed``'s ratios)."""
-    from edgemef.netio import DEFAULT_TONEMAP, _from_range, tonemap
+    from edgemef.netio import _from_range, display_hdr
 
     out = _from_range(np.asarray(y, np.float32)[0], manifest.input_range)
     if manifest.output != "hdr":
         return np.clip(out, 0.0, 1.0)
-    method = str(manifest.extra.get("tonemap", DEFAULT_TONEMAP))
-    if method == "exposure-fusion":
-        names = [e["name"] for e in manifest.extra_inputs if e.get("kind") == "exposure_ratios"]
-        ratios = np.ravel(feed[names[0]]) if names and feed is not None else None
-        return tonemap(out.transpose(1, 2, 0), method, white=white, ratios=ratios)
-    return tonemap(out, method, white=white)
+    names = [e["name"] for e in manifest.extra_inputs if e.get("kind") == "exposure_ratios"]
+    ratios = np.ravel(feed[names[0]]) if names and feed is not None else None
+    return display_hdr(out, manifest, ratios, white)
 
 
 def _session(model, threads: int | None):

@@ -262,16 +262,29 @@ def merged_chroma(labs: list[np.ndarray], mode: str) -> np.ndarray:
     raise EdgemefError(f"unknown chroma mode '{mode}' in the artifact manifest (use {', '.join(CHROMA_MODES)})")
 
 
-def display_hdr(out: np.ndarray, ctx: NetContext, manifest: Manifest) -> np.ndarray:
+def set_tonemap(manifest: Manifest, method: str) -> None:
+    """Show an HDR network's radiance by ``method`` (one of :data:`TONEMAPS`) from now on.
+
+    Raises:
+        EdgemefError: an unknown method, or a network that outputs a display image already.
+    """
+    if manifest.output != "hdr":
+        raise EdgemefError(f"--tonemap applies to HDR networks; '{manifest.model}' outputs a display image")
+    if method not in TONEMAPS:
+        raise EdgemefError(f"unknown tone-mapping '{method}' (use {', '.join(TONEMAPS)})")
+    manifest.extra["tonemap"] = method
+
+
+def display_hdr(out: np.ndarray, manifest: Manifest, ratios=None, white: float | None = None) -> np.ndarray:
     """(C, H, W) radiance -> (C, H, W) display values, by the manifest's ``extra['tonemap']``
-    (default :data:`DEFAULT_TONEMAP`); 'exposure-fusion' re-exposes at ``ctx.ratios`` and needs RGB."""
+    (default :data:`DEFAULT_TONEMAP`); 'exposure-fusion' re-exposes at the frames' exposure
+    ``ratios`` and needs RGB, the curves use the white point ``white`` (default: the image's)."""
     method = str(manifest.extra.get("tonemap", DEFAULT_TONEMAP))
     if method != "exposure-fusion":
-        return tonemap(out, method)
+        return tonemap(out, method, white=white)
     if out.shape[0] != 3:
         raise EdgemefError("'exposure-fusion' tone-mapping needs an RGB network output")
-    ratios = ctx.ratios.ratios if ctx.ratios is not None else None
-    return tonemap(out.transpose(1, 2, 0), method, ratios=ratios).transpose(2, 0, 1)
+    return tonemap(out.transpose(1, 2, 0), method, white=white, ratios=ratios).transpose(2, 0, 1)
 
 
 def finish_output(y: np.ndarray, ctx: NetContext, manifest: Manifest, display: bool = True) -> np.ndarray:
@@ -303,7 +316,7 @@ def finish_output(y: np.ndarray, ctx: NetContext, manifest: Manifest, display: b
     if manifest.output == "hdr":
         if not display and manifest.colour_space == "rgb":
             return np.ascontiguousarray(np.maximum(out, 0.0).transpose(1, 2, 0), dtype=np.float32)
-        out = display_hdr(out, ctx, manifest)
+        out = display_hdr(out, manifest, ctx.ratios.ratios if ctx.ratios is not None else None)
     if manifest.colour_space == "lab-l":
         return color.compose(out[0], merged_chroma(ctx.labs, manifest.chroma))
     return np.ascontiguousarray(np.clip(out.transpose(1, 2, 0), 0.0, 1.0), dtype=np.float32)

@@ -99,13 +99,9 @@ def load(artifact: str | os.PathLike, *, backend: str | None = None, threads: in
     """
     cls, manifest = check_artifact(artifact, backend)
     if tonemap:
-        from edgemef.netio import TONEMAPS
+        from edgemef.netio import set_tonemap
 
-        if manifest.output != "hdr":
-            raise EdgemefError(f"--tonemap applies to HDR networks; '{manifest.model}' outputs a display image")
-        if tonemap not in TONEMAPS:
-            raise EdgemefError(f"unknown tone-mapping '{tonemap}' (use {', '.join(TONEMAPS)})")
-        manifest.extra["tonemap"] = tonemap
+        set_tonemap(manifest, tonemap)
     impl = cls(artifact, manifest, threads=threads, providers=providers, device=device, precision=precision)
     return Runtime(impl, manifest, max_pixels=max_pixels, overlap=overlap, progress=progress)
 

@@ -147,9 +147,7 @@ class ModelMethod:
         self.model, self.manifest = load_model(weights)
         self.name = f"{self.manifest.model}:{weights}"
         if tonemap and self.manifest.output == "hdr":  # display this network's radiance another way
-            if tonemap not in netio.TONEMAPS:
-                raise EdgemefError(f"unknown tone-mapping '{tonemap}' (use {', '.join(netio.TONEMAPS)})")
-            self.manifest.extra["tonemap"] = tonemap
+            netio.set_tonemap(self.manifest, tonemap)
             self.name += f" [{tonemap}]"
         self.last_hdr: np.ndarray | None = None
 

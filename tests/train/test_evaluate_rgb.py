@@ -115,3 +115,23 @@ def test_real_pair_folders_score_every_network_beside_mertens(trained, tmp_path,
     text = capsys.readouterr().out
     assert "2 pairs from" in text and "longer side <= 64" in text
     assert text.count("| mertens |") == 1 and "| twophase:" in text and "| sthdr:" in text
+
+
+def test_tonemap_rows_for_hdr_networks_only(trained, tmp_path, capsys):
+    from edgemef.io import save_image
+
+    (tmp_path / "a").mkdir()
+    under, over = _pair(60, 80)
+    save_image(tmp_path / "a" / "a_A.png", under)
+    save_image(tmp_path / "a" / "a_B.png", over)
+    st, tp = str(trained["sthdr"] / "sthdr.safetensors"), str(trained["twophase"] / "twophase.safetensors")
+    rc = main([st, tp, "--tonemap", "reinhard,exposure-fusion", "--pairs", str(tmp_path), "--metrics", "mef_ssim",
+               "--latency", "", "--json", str(tmp_path / "r.json")])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert f"| sthdr:{st} [reinhard] |" in text and f"| sthdr:{st} [exposure-fusion] |" in text
+    assert text.count("| twophase:") == 1  # an LDR network: one row, the option does not apply
+    rows = json.loads((tmp_path / "r.json").read_text())["pairs"]["results"]
+    a, b = (rows[f"sthdr:{st} [{t}]"]["mean"]["mef_ssim"] for t in ("reinhard", "exposure-fusion"))
+    assert a != b  # two displays of the same radiance
+    assert main([st, "--tonemap", "drago", "--pairs", str(tmp_path), "--latency", ""]) == 2
