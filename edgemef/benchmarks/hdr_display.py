@@ -34,11 +34,6 @@ from edgemef.netio import TONEMAPS, tonemap
 METRICS = ("mef_ssim", "qabf")
 
 
-def shown(radiance: np.ndarray, method: str, ratios) -> np.ndarray:
-    """The radiance as ``edgemef fuse`` would show it with tone map ``method``."""
-    return tonemap(radiance, method, ratios=ratios if method == "exposure-fusion" else None)
-
-
 def score_rows(items, label: str, desc: str) -> dict[str, dict[str, float]]:
     """Mean metrics per row over ``items`` = [(frames, ratios, radiance)]: the radiance shown by
     each tone map, and Mertens of the frames."""
@@ -46,7 +41,7 @@ def score_rows(items, label: str, desc: str) -> dict[str, dict[str, float]]:
     rows["Mertens (the frames themselves)"] = []
     for frames, ratios, radiance in tqdm(items, desc=desc, leave=False, file=sys.stderr):
         for t in TONEMAPS:
-            rows[f"{label}, {t}"].append(score(shown(radiance, t, ratios), frames, names=list(METRICS)))
+            rows[f"{label}, {t}"].append(score(tonemap(radiance, t, ratios=ratios), frames, names=list(METRICS)))
         rows["Mertens (the frames themselves)"].append(score(fuse_mertens(frames), frames, names=list(METRICS)))
     return {k: {m: float(np.mean([r[m] for r in v])) for m in METRICS} for k, v in rows.items()}
 
