@@ -40,6 +40,8 @@ class Backend:
         name: 'onnxruntime', 'openvino', 'tensorrt' or 'torch'.
         requires: modules that must be importable (checked with ``find_spec``).
         distribution: the pip distribution whose version :meth:`version` reports.
+        alt_distributions: other distributions that ship the same module (tried in order when
+            ``distribution`` is not installed).
         install_hint: what to install when :meth:`is_available` is False.
         max_hw: largest (H, W) the loaded network accepts (e.g. a TensorRT profile), or None.
         fixed_hw: the only (H, W) it accepts, or None for dynamic shapes.
@@ -49,6 +51,7 @@ class Backend:
     name = "base"
     requires: tuple[str, ...] = ()
     distribution = ""
+    alt_distributions: tuple[str, ...] = ()
     install_hint = ""
 
     def __init__(self, path: str | os.PathLike, manifest: Manifest, *, threads: int | None = None,
@@ -82,11 +85,13 @@ class Backend:
 
     @classmethod
     def version(cls) -> str | None:
-        """Installed version of the backend library, or None."""
-        try:
-            return importlib.metadata.version(cls.distribution)
-        except importlib.metadata.PackageNotFoundError:
-            return None
+        """Installed version of the backend library (its distribution or an alternative), or None."""
+        for dist in (cls.distribution, *cls.alt_distributions):
+            try:
+                return importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        return None
 
     def _load(self) -> None:
         raise NotImplementedError

@@ -26,20 +26,8 @@ class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
     requires = ("onnxruntime",)
     distribution = "onnxruntime"
+    alt_distributions = ("onnxruntime-gpu", "onnxruntime-openvino", "onnxruntime-directml")  # the same module
     install_hint = "pip install onnxruntime"
-
-    @classmethod
-    def version(cls) -> str | None:
-        v = super().version()
-        if v is None:  # onnxruntime-gpu / -openvino / -directml ship the same module
-            import importlib.metadata as md
-
-            for dist in ("onnxruntime-gpu", "onnxruntime-openvino", "onnxruntime-directml"):
-                try:
-                    return md.version(dist)
-                except md.PackageNotFoundError:
-                    continue
-        return v
 
     def _load(self) -> None:
         import onnxruntime as ort

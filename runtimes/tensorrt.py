@@ -46,6 +46,8 @@ class TensorRTBackend(Backend):
     name = "tensorrt"
     requires = ("tensorrt",)
     distribution = "tensorrt"
+    # JetPack installs the module without pip metadata; other wheels are named per CUDA major
+    alt_distributions = ("tensorrt-cu12", "tensorrt-cu13", "tensorrt_lean", "tensorrt-lean")
     install_hint = ("pip install 'edgemef[tensorrt]' on a machine with an NVIDIA GPU "
                     "(TensorRT engines only run on the GPU type and TensorRT version that built them)")
 
@@ -55,19 +57,6 @@ class TensorRTBackend(Backend):
         if not (_spec_exists("cuda.bindings") or _spec_exists("cuda.cudart")):
             out.append("cuda-python")
         return out
-
-    @classmethod
-    def version(cls) -> str | None:
-        v = super().version()
-        if v is None:  # JetPack installs the module without pip metadata; other wheels: tensorrt-cu12...
-            import importlib.metadata as md
-
-            for dist in ("tensorrt-cu12", "tensorrt-cu13", "tensorrt_lean", "tensorrt-lean"):
-                try:
-                    return md.version(dist)
-                except md.PackageNotFoundError:
-                    continue
-        return v
 
     def _load(self) -> None:
         import tensorrt as trt
