@@ -40,6 +40,11 @@ def _common(default_out: str):
             click.option("--shift-prob", type=float, default=None, metavar="P",
                          help="Probability of shifting a sample's under-exposed input crop by up to "
                               "data.max_shift pixels (the thesis' offsets). Default: the config's, else 0."),
+            click.option("--init", "init", type=click.Path(dir_okay=False), default=None, metavar="WEIGHTS",
+                         help="Start from these weights (a finished run's .safetensors or a checkpoint of "
+                              "the same network and architecture) with a fresh optimiser and schedule: "
+                              "fine-tuning, e.g. the bundled weights on your own data settings. "
+                              "Default: the config's init, else a random initialisation."),
             click.option("-q", "--quiet", is_flag=True, help="No progress bar; print only the result."),
         ]
         for opt in reversed(opts):
@@ -48,8 +53,10 @@ def _common(default_out: str):
     return deco
 
 
-def _with_data(cfg, dynamic: float | None, shift_prob: float | None):
-    """``cfg`` with the --dynamic / --shift-prob overrides applied, validated again."""
+def _with_data(cfg, dynamic: float | None, shift_prob: float | None, init: str | None = None):
+    """``cfg`` with the --dynamic / --shift-prob / --init overrides applied, validated again."""
+    if init is not None:
+        cfg.init = init
     if dynamic is not None:
         cfg.data.dynamic = dynamic
     if shift_prob is not None:
@@ -91,7 +98,7 @@ def _train(cfg, out: Path, resume: bool, quiet: bool, done: str) -> None:
 @click.option("--steps", type=int, default=None, help="Optimisation steps in total (a resumed run continues to it).")
 @_common("runs/densefuse")
 def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resume, device, seed, threads, dynamic,
-                  shift_prob, quiet):
+                  shift_prob, init, quiet):
     """Train DenseFuse the way Im et al. 2023 do: co-target loss, MaskBuilder, ParamTuner.
 
     Writes OUT/densefuse.safetensors (weights + artifact manifest), OUT/config.json,
@@ -104,7 +111,7 @@ def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resum
 
     cfg = load_config(config_file, preset=preset, co_target=co_target, steps=steps, batch=batch, crop=crop,
                       device=device, seed=seed, threads=threads)
-    _train(_with_data(cfg, dynamic, shift_prob), out, resume, quiet, f"{cfg.preset}, co-target {cfg.co_target}")
+    _train(_with_data(cfg, dynamic, shift_prob, init), out, resume, quiet, f"{cfg.preset}, co-target {cfg.co_target}")
 
 
 @train_cmd.command("twophase")
@@ -124,7 +131,7 @@ def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resum
                    "Without it the VGG term is OFF (the run says so on stderr and in summary.json).")
 @_common("runs/twophase")
 def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, vgg_weights, config_file, batch, crop, out,
-                 resume, device, seed, threads, dynamic, shift_prob, quiet):
+                 resume, device, seed, threads, dynamic, shift_prob, init, quiet):
     """Train the two-phase network, decoupled: phase 1 (UNet -> intermediate exposure, against EV0),
     then phase 1 frozen while phase 2 (attention merging) trains against the label (or Mertens).
 
@@ -141,7 +148,7 @@ def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, vgg_weigh
                             fused_target=fused_target, lambda_mef=lambda_mef, vgg_weights=vgg_weights,
                             batch=batch, crop=crop, device=device, seed=seed, threads=threads)
     mef = f", MEF-SSIM x{cfg.lambda_mef:g}" if cfg.lambda_mef else ""
-    _train(_with_data(cfg, dynamic, shift_prob), out, resume, quiet,
+    _train(_with_data(cfg, dynamic, shift_prob, init), out, resume, quiet,
            f"phase 1 {cfg.phase1_steps} + phase 2 {cfg.phase2_steps} (target {cfg.fused_target}{mef}), "
            f"VGG {'on' if cfg.vgg_weights and cfg.lambda_vgg else 'OFF'}")
 
@@ -152,7 +159,7 @@ def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, vgg_weigh
 @click.option("--steps", type=int, default=None, help="Optimisation steps in total (a resumed run continues to it).")
 @_common("runs/sthdr")
 def sthdr_cmd(ablation, steps, config_file, batch, crop, out, resume, device, seed, threads, dynamic, shift_prob,
-              quiet):
+              init, quiet):
     """Train STHDR: LDR frames + exposure ratios -> radiance, L1 on mu-law (mu 5000) at every scale.
 
     Writes OUT/sthdr.safetensors (weights + manifest, output 'hdr'), config.json,
@@ -164,4 +171,4 @@ def sthdr_cmd(ablation, steps, config_file, batch, crop, out, resume, device, se
 
     cfg = load_model_config("sthdr", config_file, ablation=ablation, steps=steps, batch=batch, crop=crop,
                             device=device, seed=seed, threads=threads)
-    _train(_with_data(cfg, dynamic, shift_prob), out, resume, quiet, f"ablation {cfg.ablation}")
+    _train(_with_data(cfg, dynamic, shift_prob, init), out, resume, quiet, f"ablation {cfg.ablation}")

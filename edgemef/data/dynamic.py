@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 import cv2
 import numpy as np
 
-from edgemef.data.brackets import BracketSet, item_seed, render_bracket_set
+from edgemef.data.brackets import UNDER_SPLIT, BracketSet, item_seed, render_bracket_set
 from edgemef.data.brightness import GainGamma, fit_gain_gamma, residual_noise
 from edgemef.data.silhouettes import Figure, FigureSource, soften
 
@@ -242,9 +242,10 @@ def dynamic_seed(scene_seed: int) -> int:
     return int(np.random.SeedSequence([int(scene_seed), DYNAMIC_STREAM]).generate_state(1, np.uint32)[0])
 
 
-def render_dynamic_set(scene_seed: int, size=(256, 256), ev_gap=(2.0, 6.0), source=None, **kw) -> DynamicSet:
+def render_dynamic_set(scene_seed: int, size=(256, 256), ev_gap=(2.0, 6.0), source=None,
+                       under_split=UNDER_SPLIT, **kw) -> DynamicSet:
     """``render_bracket_set(scene_seed)`` made dynamic with :func:`synthesize_dynamic`."""
-    bs = render_bracket_set(scene_seed, tuple(size), tuple(ev_gap))
+    bs = render_bracket_set(scene_seed, tuple(size), tuple(ev_gap), under_split=tuple(under_split))
     return synthesize_dynamic(bs, dynamic_seed(scene_seed), source, **kw)
 
 
@@ -260,9 +261,9 @@ class DynamicBrackets:
     ``under, over, ev0, label``, so ``edgemef.train.dataset.bracket_planes`` takes either."""
 
     def __init__(self, seed: int = 0, size=(256, 256), length: int = 10_000, ev_gap=(2.0, 6.0),
-                 fraction: float = 1.0, source=None):
+                 fraction: float = 1.0, source=None, under_split=UNDER_SPLIT):
         self.seed, self.size, self.length, self.ev_gap = int(seed), tuple(size), int(length), tuple(ev_gap)
-        self.fraction, self.source = float(fraction), source
+        self.fraction, self.source, self.under_split = float(fraction), source, tuple(under_split)
 
     def __len__(self) -> int:
         return self.length
@@ -272,8 +273,8 @@ class DynamicBrackets:
             raise IndexError(f"index {i} out of range for {self.length} sets")
         s = item_seed(self.seed, int(i))
         if not is_dynamic(s, self.fraction):
-            return render_bracket_set(s, self.size, self.ev_gap)
-        return render_dynamic_set(s, self.size, self.ev_gap, self.source)
+            return render_bracket_set(s, self.size, self.ev_gap, under_split=self.under_split)
+        return render_dynamic_set(s, self.size, self.ev_gap, self.source, under_split=self.under_split)
 
 
 def draw_shift(rng, prob: float = 0.2, max_shift: int = 4) -> tuple[int, int]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edgemef.data.brackets import BracketSet, item_seed, render_with_camera
+from edgemef.data.brackets import UNDER_SPLIT, BracketSet, item_seed, render_with_camera
 from edgemef.data.camera import SENSITIVITY, Camera
 from edgemef.data.fastops import tune_malloc
 
@@ -51,17 +51,19 @@ class HDRSet:
 
 
 def render_hdr_set(seed: int, size: tuple[int, int] = (256, 256), ev_gap: tuple[float, float] = (2.0, 6.0),
-                   kind: str | None = None) -> HDRSet:
+                   kind: str | None = None, under_split: tuple[float, float] = UNDER_SPLIT) -> HDRSet:
     """:func:`~edgemef.data.brackets.render_bracket_set` (same draws, same images) keeping the camera."""
-    return HDRSet(*render_with_camera(seed, size, ev_gap, kind))
+    return HDRSet(*render_with_camera(seed, size, ev_gap, kind, under_split))
 
 
 class SyntheticHDRSets:
     """Like :class:`~edgemef.data.brackets.SyntheticBrackets` (same seeds per index, same images),
     yielding :class:`HDRSet`."""
 
-    def __init__(self, seed: int = 0, size=(256, 256), length: int = 10_000, ev_gap=(2.0, 6.0)):
+    def __init__(self, seed: int = 0, size=(256, 256), length: int = 10_000, ev_gap=(2.0, 6.0),
+                 under_split=UNDER_SPLIT):
         self.seed, self.size, self.length, self.ev_gap = int(seed), tuple(size), int(length), tuple(ev_gap)
+        self.under_split = tuple(under_split)
         tune_malloc()
 
     def __len__(self) -> int:
@@ -70,4 +72,4 @@ class SyntheticHDRSets:
     def __getitem__(self, i: int) -> HDRSet:
         if not 0 <= int(i) < self.length:
             raise IndexError(f"index {i} out of range for {self.length} sets")
-        return render_hdr_set(item_seed(self.seed, int(i)), self.size, self.ev_gap)
+        return render_hdr_set(item_seed(self.seed, int(i)), self.size, self.ev_gap, under_split=self.under_split)

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from edgemef.data.brackets import UNDER_SPLIT
 from edgemef.errors import EdgemefError
 
 PRESETS: dict[str, dict[str, bool]] = {
@@ -31,6 +32,8 @@ class DataConfig:
         seed: seed of :class:`edgemef.data.SyntheticBrackets`.
         size: rendered (H, W); training crops are cut from it.
         ev_gap: range of the EV gap between the under- and the over-exposed frame.
+        under_split: range of the share of that gap the under frame sits below EV0 (default
+            [0.45, 0.85]; a lower bound near 0 adds pairs of a near-normal and a blown-out frame).
         pool: number of distinct scenes rendered once and cached (crops and the 8 flips/rotations
             are drawn from them); 0 renders a fresh scene for every sample (slow on a CPU).
         cache_dir: where the rendered pool is cached (float16 luminance planes), under a name
@@ -49,6 +52,7 @@ class DataConfig:
     seed: int = 0
     size: list[int] = field(default_factory=lambda: [256, 256])
     ev_gap: list[float] = field(default_factory=lambda: [2.0, 6.0])
+    under_split: list[float] = field(default_factory=lambda: list(UNDER_SPLIT))
     pool: int = 256
     cache_dir: str = "runs/cache"
     pool_file: str = ""
@@ -58,7 +62,9 @@ class DataConfig:
 
     def cache_key(self) -> tuple:
         """The fields that decide what a rendered pool holds (the shift is applied per crop)."""
-        return (self.seed, tuple(self.size), tuple(self.ev_gap), self.pool) + ((float(self.dynamic),) if self.dynamic else ())
+        split = tuple(float(v) for v in self.under_split)
+        return ((self.seed, tuple(self.size), tuple(self.ev_gap), self.pool)
+                + ((float(self.dynamic),) if self.dynamic else ()) + ((split,) if split != UNDER_SPLIT else ()))
 
 
 @dataclass
@@ -82,6 +88,9 @@ class TrainConfig:
         device: 'auto' (CUDA when present), 'cpu' or 'cuda'.
         threads: torch CPU threads (0: torch's default).
         checkpoint_every, log_every: in steps.
+        init: weights file (``<model>.safetensors`` of a finished run, or a checkpoint) of the
+            same network and architecture to start from, with a fresh optimiser and schedule
+            (fine-tuning); '' starts from the seed's random initialisation.
         data: :class:`DataConfig`.
     """
 
@@ -103,6 +112,7 @@ class TrainConfig:
     threads: int = 1
     checkpoint_every: int = 200
     log_every: int = 10
+    init: str = ""
     data: DataConfig = field(default_factory=DataConfig)
 
     @property
@@ -145,10 +155,14 @@ def check_common(cfg, need, counts: tuple[str, ...]) -> None:
     need(isinstance(cfg.crop, int) and 16 <= cfg.crop, "crop must be an integer >= 16")
     need(isinstance(cfg.threads, int) and cfg.threads >= 0, "threads must be an integer >= 0")
     need(isinstance(cfg.lr, (int, float)) and cfg.lr > 0, "lr must be > 0")
+    need(isinstance(cfg.init, str) and (not cfg.init or Path(cfg.init).is_file()),
+         f"init '{cfg.init}' is not a weights file")
     d = cfg.data
     need(len(d.size) == 2 and all(isinstance(s, int) and s >= cfg.crop for s in d.size),
          f"data.size {d.size} must be two integers >= crop ({cfg.crop})")
     need(len(d.ev_gap) == 2 and 0 < d.ev_gap[0] <= d.ev_gap[1], "data.ev_gap must be [lo, hi] with 0 < lo <= hi")
+    need(len(d.under_split) == 2 and 0 <= d.under_split[0] <= d.under_split[1] <= 1,
+         "data.under_split must be [lo, hi] with 0 <= lo <= hi <= 1")
     need(isinstance(d.pool, int) and d.pool >= 0, "data.pool must be an integer >= 0")
     for name in ("dynamic", "shift_prob"):
         v = getattr(d, name)

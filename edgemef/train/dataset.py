@@ -68,7 +68,8 @@ class ScenePool:
         from edgemef.data.dynamic import DynamicBrackets
 
         self.cfg = cfg
-        kw = {"seed": cfg.seed, "size": tuple(cfg.size), "ev_gap": tuple(cfg.ev_gap)}
+        kw = {"seed": cfg.seed, "size": tuple(cfg.size), "ev_gap": tuple(cfg.ev_gap),
+              "under_split": tuple(cfg.under_split)}
         self.source = DynamicBrackets(fraction=cfg.dynamic, **kw) if cfg.dynamic else SyntheticBrackets(**kw)
         self.dynamic = bool(cfg.dynamic)
         self.planes: np.ndarray | None = None

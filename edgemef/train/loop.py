@@ -44,6 +44,22 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _init_state(cfg, model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict of ``cfg.init`` (finished weights or a checkpoint), checked against ``model``."""
+    from edgemef.train.evaluate import load_model
+
+    src, manifest = load_model(cfg.init)
+    if manifest.model != cfg.model:
+        raise EdgemefError(f"init {cfg.init}: holds '{manifest.model}' weights, this run trains '{cfg.model}'")
+    state, want = src.state_dict(), model.state_dict()
+    odd = sorted(k for k in want.keys() | state.keys()
+                 if k not in state or k not in want or state[k].shape != want[k].shape)
+    if odd:
+        raise EdgemefError(f"init {cfg.init}: another architecture (first differing tensor: {odd[0]}); "
+                           f"the run's 'network' config must match the weights'")
+    return state
+
+
 class Trainer:
     """One training run writing into ``out``.
 
@@ -78,10 +94,13 @@ class Trainer:
         if ckpt.exists() and not resume:
             raise EdgemefError(f"{self.out} already holds a checkpoint: pass --resume, or choose another --out")
         torch.manual_seed(cfg.seed)
-        self.model = self.task.build_model().to(self.device)
+        self.model = self.task.build_model()
+        self.resumed = resume and ckpt.exists()
+        if cfg.init and not self.resumed:
+            self.model.load_state_dict(_init_state(cfg, self.model))
+        self.model = self.model.to(self.device)
         self.step = 0
         self.history: dict[str, list[float]] = {}
-        self.resumed = resume and ckpt.exists()
         state = self._read_checkpoint(ckpt) if self.resumed else None
         phase = self.task.phase_at(self.step)
         if state is not None:

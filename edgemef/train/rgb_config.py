@@ -52,6 +52,7 @@ class _Common:
     threads: int = 1
     checkpoint_every: int = 200
     log_every: int = 10
+    init: str = ""
     data: DataConfig = field(default_factory=_rgb_data)
 
     def to_dict(self) -> dict[str, Any]:

@@ -83,7 +83,8 @@ class RGBScenePool:
         from edgemef.data.hdr_sets import SyntheticHDRSets
 
         self.cfg = cfg
-        self.source = SyntheticHDRSets(seed=cfg.seed, size=tuple(cfg.size), ev_gap=tuple(cfg.ev_gap))
+        self.source = SyntheticHDRSets(seed=cfg.seed, size=tuple(cfg.size), ev_gap=tuple(cfg.ev_gap),
+                                       under_split=tuple(cfg.under_split))
         self.planes: np.ndarray | None = None
         self.times: np.ndarray | None = None
         self.cache_path: Path | None = None

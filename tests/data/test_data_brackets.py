@@ -146,3 +146,22 @@ def test_noise_follows_the_camera_parameters():
         stds.append(float((expose(cam, flat, 0.05, np.random.default_rng(1), quantize=False) - clean).std()))
     assert stds[0] < stds[1] < stds[2]
     assert stds[2] / stds[1] == pytest.approx(np.sqrt(10), rel=0.2)  # shot noise: std ~ sqrt(gain)
+
+
+def test_under_split_places_the_under_frame_and_leaves_the_default_draws_alone():
+    from edgemef.data.brackets import UNDER_SPLIT, bracket_times
+
+    # a fixed share of a fixed gap: the under frame sits exactly that share below EV0
+    t = bracket_times(np.random.default_rng(0), 1.0, (4.0, 4.0), None, under_split=(0.25, 0.25))
+    assert np.allclose(np.log2(t), [-1.0, 0.0, 3.0])
+    # shares below the 0.5 EV margin are held at it (the under frame stays darker than EV0)
+    t = bracket_times(np.random.default_rng(0), 1.0, (4.0, 4.0), None, under_split=(0.0, 0.0))
+    assert np.allclose(np.log2(t), [-0.5, 0.0, 3.5])
+    # the default split is the one every shipped recipe rendered with: same draws, same bytes
+    a = SyntheticBrackets(seed=3, size=(48, 48), length=2)[1]
+    b = SyntheticBrackets(seed=3, size=(48, 48), length=2, under_split=UNDER_SPLIT)[1]
+    assert a.exposure_times == b.exposure_times and a.under.tobytes() == b.under.tobytes()
+    wide = [SyntheticBrackets(seed=3, size=(48, 48), length=40, ev_gap=(2.0, 8.0), under_split=(0.1, 0.85))[i]
+            for i in range(40)]
+    base = [SyntheticBrackets(seed=3, size=(48, 48), length=40)[i] for i in range(40)]
+    assert np.mean([s.over.mean() for s in wide]) > np.mean([s.over.mean() for s in base])

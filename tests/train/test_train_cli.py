@@ -21,7 +21,7 @@ def test_help_lists_the_command_and_every_option():
     r = _run(["train", "densefuse", "--help"])
     assert r.exit_code == 0
     for opt in ("--config", "--preset", "--co-target", "--steps", "--batch", "--crop", "--out", "--resume",
-                "--device", "--seed", "--threads", "--dynamic", "--shift-prob"):
+                "--device", "--seed", "--threads", "--dynamic", "--shift-prob", "--init"):
         assert opt in r.output, opt
 
 
