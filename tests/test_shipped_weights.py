@@ -42,35 +42,21 @@ def test_bundled_files_exist_and_agree(model):
         assert m.output == "hdr" and m.extra["tonemap"] == "exposure-fusion"
 
 
-# bundled weights that are a uniform average of runs (python -m edgemef.train.average_weights), with
-# the recipe of each run and what it changed on resume: the two-phase weights average the shipped
-# recipe resumed to 16,000 phase-2 steps and its fine-tune on wider brackets (docs/twophase.md)
-SOUPS = {"twophase": [("twophase_shipped.json", {"phase2_steps": 16000}), ("twophase_finetune_wide.json", {})]}
-
-
-def _assert_recipe(recorded: dict, step: int, recipe_file: str, resumed: dict, model: str) -> None:
-    recipe = {**json.loads((REPO / "configs" / recipe_file).read_text()), **resumed}
-    for key, value in recipe.items():
-        if key == "data":
-            assert {k: recorded["data"][k] for k in value} == value
-        else:
-            assert recorded[key] == value, key
-    assert step == (recipe["phase1_steps"] + recipe["phase2_steps"] if model == "twophase" else recipe["steps"])
-
-
 @NETWORKS
 def test_recipe_recorded_beside_the_weights_is_the_shipped_config(model):
     from safetensors import safe_open
 
     with safe_open(str(WEIGHTS_DIR / f"{model}.safetensors"), framework="numpy") as f:
         meta = f.metadata()
-    if model not in SOUPS:
-        _assert_recipe(json.loads(meta["edgemef.config"]), int(meta["edgemef.step"]), BUNDLED[model][0], {}, model)
-        return
-    sources = json.loads(meta["edgemef.sources"])
-    assert len(sources) == len(SOUPS[model])
-    for src, (recipe_file, resumed) in zip(sources, SOUPS[model]):
-        _assert_recipe(src["config"], src["step"], recipe_file, resumed, model)
+    recorded = json.loads(meta["edgemef.config"])
+    recipe = json.loads((REPO / "configs" / BUNDLED[model][0]).read_text())
+    for key, value in recipe.items():
+        if key == "data":
+            assert {k: recorded["data"][k] for k in value} == value
+        else:
+            assert recorded[key] == value, key
+    steps = recipe["phase1_steps"] + recipe["phase2_steps"] if model == "twophase" else recipe["steps"]
+    assert int(meta["edgemef.step"]) == steps
 
 
 @NETWORKS
