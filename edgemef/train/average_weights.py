@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise EdgemefError(f"{p}: no such weights file")
         out = average(args.weights, args.out)
     except EdgemefError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"edgemef: error: {e}", file=sys.stderr)
         return 2
     print(f"averaged {len(args.weights)} weights -> {out}")
     return 0
