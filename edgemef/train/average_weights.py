@@ -26,11 +26,10 @@ def _source(path: Path, meta: dict[str, str]) -> dict:
 
 def average(paths: list[Path], out: Path) -> Path:
     """The uniform average of the weights at ``paths`` written to ``out``."""
-    import torch
     from safetensors.torch import save
 
     from edgemef.io import atomic_write_bytes
-    from edgemef.train.checkpoint import load_weights
+    from edgemef.train.checkpoint import load_weights, state_mismatch
 
     if len(paths) < 2:
         raise EdgemefError("give two or more weights files to average")
@@ -42,10 +41,9 @@ def average(paths: list[Path], out: Path) -> Path:
         sources.append(_source(p, m_meta))
         if m.model != manifest.model:
             raise EdgemefError(f"{p}: '{m.model}' weights, {paths[0]} holds '{manifest.model}'")
-        odd = sorted(k for k in state.keys() | first.keys()
-                     if k not in state or k not in first or state[k].shape != first[k].shape)
+        odd = state_mismatch(state, first)
         if odd:
-            raise EdgemefError(f"{p}: another architecture than {paths[0]} (first differing tensor: {odd[0]})")
+            raise EdgemefError(f"{p}: another architecture than {paths[0]} (first differing tensor: {odd})")
         for k, v in state.items():
             total[k] += v.double()
     tensors = {k: (v / len(paths)).to(first[k].dtype).contiguous() if first[k].is_floating_point() else first[k]

@@ -126,6 +126,12 @@ def save_weights(path: str | Path, model: torch.nn.Module, manifest: Manifest, c
     return path
 
 
+def state_mismatch(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> str | None:
+    """The first tensor name (sorted) that one state dict lacks or shapes differently, else None."""
+    odd = sorted(k for k in a.keys() | b.keys() if k not in a or k not in b or a[k].shape != b[k].shape)
+    return odd[0] if odd else None
+
+
 def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], Manifest, dict[str, str]]:
     """(state_dict, manifest, metadata) of weights from :func:`save_weights`."""
     tensors, meta = _read(path)

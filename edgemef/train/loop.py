@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from edgemef.errors import EdgemefError
 from edgemef.train import distributed as ddp
-from edgemef.train.checkpoint import load_checkpoint, save_checkpoint, save_weights
+from edgemef.train.checkpoint import load_checkpoint, save_checkpoint, save_weights, state_mismatch
 from edgemef.train.dataset import step_indices
 from edgemef.train.tasks import compute_loss, lr_at, make_task  # noqa: F401  (compute_loss, lr_at: public here)
 
@@ -51,11 +51,10 @@ def _init_state(cfg, model: torch.nn.Module) -> dict[str, torch.Tensor]:
     src, manifest = load_model(cfg.init)
     if manifest.model != cfg.model:
         raise EdgemefError(f"init {cfg.init}: holds '{manifest.model}' weights, this run trains '{cfg.model}'")
-    state, want = src.state_dict(), model.state_dict()
-    odd = sorted(k for k in want.keys() | state.keys()
-                 if k not in state or k not in want or state[k].shape != want[k].shape)
+    state = src.state_dict()
+    odd = state_mismatch(state, model.state_dict())
     if odd:
-        raise EdgemefError(f"init {cfg.init}: another architecture (first differing tensor: {odd[0]}); "
+        raise EdgemefError(f"init {cfg.init}: another architecture (first differing tensor: {odd}); "
                            f"the run's 'network' config must match the weights'")
     return state
 
