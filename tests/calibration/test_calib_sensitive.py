@@ -8,8 +8,8 @@ onnx = pytest.importorskip("onnx")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from edgemef.calibration.sensitive import (float_nodes, grid_coordinate_nodes, radiance_head_nodes,  # noqa: E402
-                                           softmax_nodes)
+from edgemef.calibration.sensitive import (float_nodes, grid_coordinate_nodes, output_conv_nodes,  # noqa: E402
+                                           output_tail_nodes, softmax_nodes)
 from edgemef.manifest import Manifest  # noqa: E402
 
 
@@ -57,7 +57,7 @@ def test_coordinates_softmax_exposure_and_head_are_found():
     model = hdr_graph()
     assert grid_coordinate_nodes(model) == ["coords", "grid_layout"]  # not the offsets conv: it is a layer
     assert softmax_nodes(model) == ["softmax", "att_t", "context"]
-    assert radiance_head_nodes(model) == ["final", "residual", "guide", "normalise", "ratio_unsqueeze"]
+    assert output_tail_nodes(model) == ["final", "residual", "guide", "normalise", "ratio_unsqueeze"]
     m = Manifest(model="t", format="onnx", output="hdr",
                  extra_inputs=[{"name": "r", "kind": "exposure_ratios", "shape": [1, 6]}])
     kept = float_nodes(model, m)
@@ -66,6 +66,34 @@ def test_coordinates_softmax_exposure_and_head_are_found():
     assert kept["final"] == kept["residual"] == "exposure normalisation"  # the guide carries the ratios
     assert kept["coords"] == "grid coordinates"
     assert kept["softmax"] == "spatial softmax"
-    assert "offsets" not in kept and "out_conv" not in kept and "sample" not in kept
+    assert kept["out_conv"] == "output conv"  # the last convolution, feeding the radiance head
+    assert "offsets" not in kept and "sample" not in kept
     ldr = float_nodes(model, Manifest(model="t", format="onnx"))  # no ratio input, LDR output
-    assert set(ldr.values()) == {"grid coordinates", "spatial softmax"}
+    assert set(ldr.values()) == {"grid coordinates", "spatial softmax", "output head", "output conv"}
+    assert ldr["final"] == "output head" and ldr["out_conv"] == "output conv" and "encoder" not in ldr
+    assert set(float_nodes(model).values()) == {"grid coordinates", "spatial softmax"}  # no manifest
+
+
+def ldr_graph():
+    """x -> Conv -> Relu -> Conv -> Sigmoid -> y: an LDR network squashing its output logits."""
+    w1 = numpy_helper.from_array(np.zeros((4, 6, 3, 3), np.float32), "w1")
+    w2 = numpy_helper.from_array(np.zeros((3, 4, 3, 3), np.float32), "w2")
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["f"], name="features"),
+             helper.make_node("Relu", ["f"], ["a"], name="act"),
+             helper.make_node("Conv", ["a", "w2"], ["logits"], name="last"),
+             helper.make_node("Sigmoid", ["logits"], ["y"], name="squash")]
+    graph = helper.make_graph(nodes, "ldr", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w1, w2])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+
+
+def test_ldr_output_head_keeps_the_logits_off_the_int8_grid():
+    """The sigmoid and the convolution that makes its logits stay fp32; the rest is quantized."""
+    model = ldr_graph()
+    assert output_tail_nodes(model) == ["squash"]
+    assert output_conv_nodes(model, ["squash"]) == ["last"]
+    assert float_nodes(model, Manifest(model="t", format="onnx")) == {"squash": "output head", "last": "output conv"}
+    # a graph whose output is a convolution's own output: that convolution, no tail
+    model.graph.node.pop()
+    model.graph.output[0].name = "logits"
+    assert output_tail_nodes(model) == [] and output_conv_nodes(model, []) == ["last"]

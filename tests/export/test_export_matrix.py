@@ -74,8 +74,11 @@ def test_export_meets_parity(model, target, precision, exporters, tmp_path):
         assert any("calibration set has only" in n for n in res.notes)  # 4 scenes x 2 crops < 16
         kept = rec["float_nodes"]  # mixed precision, on record: what stayed fp32 and why
         assert kept["count"] == sum(kept["reasons"].values())
+        assert "output conv" in kept["reasons"]  # every network's last convolution stays fp32
         if model == "sthdr":
             assert {"exposure normalisation", "radiance head"} <= set(kept["reasons"])
+        if model == "twophase":  # its output sigmoid: the logits stay off the uint8 grid
+            assert "output head" in kept["reasons"]
     if model == "sthdr":  # deformable convs: DeformConv for ONNX Runtime, GridSample for OpenVINO
         assert stored.extra["deform_conv"] == ("grid" if target == "openvino" else "onnx")
     if (target, precision) in EXTRA_CHECKS:
