@@ -119,13 +119,19 @@ def test_drop_oldest_keeps_counts_consistent(sleepy_method, alt_video, tmp_path)
     assert len(list(tmp_path.glob("f_*.png"))) == s.fused
 
 
+def _ctrl_c_default():
+    """In the child: SIGINT back to its default. A shell starts background jobs (``pytest &``)
+    with SIGINT ignored, children inherit that, and Python then installs no Ctrl-C handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_cleanly_and_leaves_a_playable_video(tmp_path):
     video = write_video(tmp_path / "long.avi", alternating_frames(600))  # long enough to outlast a loaded machine's first status line
     out = tmp_path / "out.mp4"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-c", "from edgemef.cli import main; main()", "fuse", "--camera", str(video), "-o", str(out),
                              "--status-every", "0.2"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_default)
     deadline = time.time() + 30
     for line in proc.stderr:  # wait until frames are flowing
         if re.search(r"[1-9]\d* fused", line) or time.time() > deadline:
