@@ -130,7 +130,8 @@ def test_int8_fallback_export_is_on_record(weights_file, exporters, scene_dirs, 
                                  "--threads", "1", "--no-latency", "-o", str(out)])
     assert r.exit_code == 0, r.output
     fb = read_manifest(out).calibration["fallback"]
-    assert fb["reached"] and fb["groups"] == [] and fb["compute_ops_int8"] == fb["compute_ops"] > 0
+    # nothing kept beyond the structural rules (of which the output convolution is a compute op)
+    assert fb["reached"] and fb["groups"] == [] and fb["compute_ops_int8"] == fb["compute_ops"] - 1 > 0
     assert fb["steps"][0]["psnr_db_min"] >= fb["target_db"] == 38.0
     assert "int8 fallback: kept fp32 none needed" in r.stdout
 
