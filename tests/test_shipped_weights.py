@@ -23,6 +23,10 @@ from tests.conftest import REPO, mefb_pairs
 # network -> (its shipped recipe under configs/, the colour space its artifact works in)
 BUNDLED = {"densefuse": ("densefuse_default.json", "lab-l"), "twophase": ("twophase_shipped.json", "rgb"),
            "sthdr": ("sthdr_shipped.json", "rgb")}
+# bundled weights that are a uniform average of runs (python -m edgemef.train.average_weights):
+# each run's recipe under configs/, with what its command line changed, in the averaged order
+AVERAGED = {"twophase": [("twophase_shipped.json", {"phase2_steps": 16000}),  # --resume --phase2-steps 16000
+                         ("twophase_finetune_wide.json", {})]}
 # the metrics each bundled network beats the plain average on (mefb-dev, every 8th pair)
 BEATS_AVERAGE = {"densefuse": ("mef_ssim", "qabf"), "twophase": ("mef_ssim", "qabf"), "sthdr": ("mef_ssim",)}
 NETWORKS = pytest.mark.parametrize("model", sorted(BUNDLED))
@@ -48,15 +52,22 @@ def test_recipe_recorded_beside_the_weights_is_the_shipped_config(model):
 
     with safe_open(str(WEIGHTS_DIR / f"{model}.safetensors"), framework="numpy") as f:
         meta = f.metadata()
-    recorded = json.loads(meta["edgemef.config"])
-    recipe = json.loads((REPO / "configs" / BUNDLED[model][0]).read_text())
-    for key, value in recipe.items():
-        if key == "data":
-            assert {k: recorded["data"][k] for k in value} == value
-        else:
-            assert recorded[key] == value, key
-    steps = recipe["phase1_steps"] + recipe["phase2_steps"] if model == "twophase" else recipe["steps"]
-    assert int(meta["edgemef.step"]) == steps
+    if model in AVERAGED:
+        sources = json.loads(meta["edgemef.sources"])
+        assert len(sources) == len(AVERAGED[model])
+        runs = [(s["config"], s["step"], name, changes) for s, (name, changes) in zip(sources, AVERAGED[model])]
+        assert json.loads(meta["edgemef.config"]) == sources[0]["config"]  # the first run's, kept
+    else:
+        runs = [(json.loads(meta["edgemef.config"]), int(meta["edgemef.step"]), BUNDLED[model][0], {})]
+    for recorded, step, name, changes in runs:
+        recipe = {**json.loads((REPO / "configs" / name).read_text()), **changes}
+        for key, value in recipe.items():
+            if key == "data":
+                assert {k: recorded["data"][k] for k in value} == value, name
+            else:
+                assert recorded[key] == value, (name, key)
+        steps = recipe["phase1_steps"] + recipe["phase2_steps"] if model == "twophase" else recipe["steps"]
+        assert step == steps, name
 
 
 @NETWORKS
