@@ -17,10 +17,11 @@ Found from the graph's structure, not from names, so they hold for either ONNX e
   graph output, and those last convolutions. An LDR network's output squashes logits
   (two-phase: ``Sigmoid(conv(...))``): a uint8 grid over its calibrated logits (-14.7..12.6) is a
   step of 0.107, up to 0.027 after the sigmoid, seven 8-bit levels, and MEF-SSIM sees that noise
-  in flat regions. On the bundled two-phase weights (2 mefb-dev pairs, ONNX Runtime QDQ against
-  the fp32 graph) the int8 MEF-SSIM change goes from -0.0065 to -0.0045 with the sigmoid fp32
-  and -0.0042 with its convolution too (PSNR 38.0 -> 40.0 dB); the earlier 8,000-step weights
-  from -0.0049 to -0.0034; DenseFuse is unchanged (-0.0006). For HDR outputs (reason
+  in flat regions. On the two-run two-phase weight average (runs/tp_soup2; 2 mefb-dev pairs,
+  ONNX Runtime QDQ against the fp32 graph) the int8 MEF-SSIM change goes from -0.0065 to -0.0045
+  with the sigmoid fp32 and -0.0042 with its convolution too (PSNR 38.0 -> 40.0 dB); the
+  8,000-step weights from -0.0049 to -0.0034; DenseFuse is unchanged (-0.0006). It costs 6 % of
+  the two-phase OpenVINO int8 time at 720p (823 ms against 775, interleaved, 2 threads). For HDR outputs (reason
   **radiance head**) the tail is where the output radiance itself is formed (residual adds on
   the guide, ReLU, upsampled guides), for the same reason as the exposure normalisation.
 * **spatial softmax**: Softmax nodes and the MatMuls reading them (the global-context block's

@@ -26,7 +26,8 @@ BUNDLED = {"densefuse": ("densefuse_default.json", "lab-l"), "twophase": ("twoph
 # bundled weights that are a uniform average of runs (python -m edgemef.train.average_weights):
 # each run's recipe under configs/, with what its command line changed, in the averaged order
 AVERAGED = {"twophase": [("twophase_shipped.json", {"phase2_steps": 16000}),  # --resume --phase2-steps 16000
-                         ("twophase_finetune_wide.json", {})]}
+                         ("twophase_finetune_wide.json", {}),  # init: the first run
+                         ("twophase_finetune_mef.json", {})]}  # init: the average of the first two
 # the metrics each bundled network beats the plain average on (mefb-dev, every 8th pair)
 BEATS_AVERAGE = {"densefuse": ("mef_ssim", "qabf"), "twophase": ("mef_ssim", "qabf"), "sthdr": ("mef_ssim",)}
 NETWORKS = pytest.mark.parametrize("model", sorted(BUNDLED))
