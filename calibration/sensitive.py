@@ -21,9 +21,10 @@ Found from the graph's structure, not from names, so they hold for either ONNX e
   ONNX Runtime QDQ against the fp32 graph) the int8 MEF-SSIM change goes from -0.0065 to -0.0045
   with the sigmoid fp32 and -0.0042 with its convolution too (PSNR 38.0 -> 40.0 dB); the
   8,000-step weights from -0.0049 to -0.0034; DenseFuse is unchanged (-0.0006). It costs 6 % of
-  the two-phase OpenVINO int8 time at 720p (823 ms against 775, interleaved, 2 threads). For HDR outputs (reason
-  **radiance head**) the tail is where the output radiance itself is formed (residual adds on
-  the guide, ReLU, upsampled guides), for the same reason as the exposure normalisation.
+  the two-phase OpenVINO int8 time at 720p (823 ms against 775, interleaved, 2 threads). For HDR
+  outputs (reason **radiance head**) the tail is where the output radiance itself is formed
+  (residual adds on the guide, ReLU, upsampled guides), for the same reason as the exposure
+  normalisation.
 * **spatial softmax**: Softmax nodes and the MatMuls reading them (the global-context block's
   attention over all H x W pixels): the weights scale with 1 / (H W), so a range calibrated on
   small crops does not fit a full frame (the context collapses to zero).
@@ -65,6 +66,11 @@ from collections import defaultdict
 
 COMPUTE_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm", "GridSample", "DeformConv",
                          "InstanceNormalization", "LayerNormalization", "Softmax"})
+
+
+def _layer(node) -> bool:
+    """A compute op that carries weights or statistics of its own (GridSample only samples)."""
+    return node.op_type in COMPUTE_OPS and node.op_type != "GridSample"
 
 
 def _graph_maps(model):
@@ -153,7 +159,7 @@ def output_conv_nodes(model, tail: list[str]) -> list[str]:
     out = []
     for t in wanted:
         node = producers.get(t)
-        if node is not None and node.op_type in COMPUTE_OPS and node.op_type != "GridSample" and node.name not in out:
+        if node is not None and _layer(node) and node.name not in out:
             out.append(node.name)
     return out
 
@@ -167,7 +173,7 @@ def _first_compute_consumers(model, names: set[str]) -> list[str]:
             continue
         for t in node.output:
             for user, _ in consumers.get(t, []):
-                if user.op_type in COMPUTE_OPS and user.op_type != "GridSample" and user.name not in out:
+                if _layer(user) and user.name not in out:
                     out.append(user.name)
     return out
 
