@@ -82,6 +82,8 @@ class TrainConfig:
         co_weight: weight of the co-target loss.
         mef_ssim_weight: weight of ``alpha * (1 - MEF-SSIM(sources, fused))``, an unsupervised term
             (DeepFuse, MEF-Net) added to the Im et al. losses; 0 (the paper) leaves it out.
+        grad_weight: weight of ``alpha * max_gradient_loss(sources, fused)``, an edge term
+            (:func:`edgemef.train.losses.max_gradient_loss`); 0 (the paper) leaves it out.
         steps, batch, crop: optimisation steps, images per step, square crop side.
         lr, schedule: Adam learning rate (1e-4 in the paper); 'constant' or 'cosine' decay to 0.
         seed: initialisation and batch-sampling seed.
@@ -102,6 +104,7 @@ class TrainConfig:
     mask_sigma: float = 10.0
     co_weight: float = 1.0
     mef_ssim_weight: float = 0.0
+    grad_weight: float = 0.0
     steps: int = 2000
     batch: int = 4
     crop: int = 128
@@ -139,7 +142,7 @@ class TrainConfig:
         need(self.preset in PRESETS, f"preset '{self.preset}' (choose from {', '.join(PRESETS)})")
         need(self.co_target in CO_TARGETS, f"co_target '{self.co_target}' (choose from {', '.join(CO_TARGETS)})")
         check_common(self, need, ("steps", "batch", "checkpoint_every", "log_every"))
-        for name in ("alpha", "beta", "co_weight", "mef_ssim_weight"):
+        for name in ("alpha", "beta", "co_weight", "mef_ssim_weight", "grad_weight"):
             need(isinstance(getattr(self, name), (int, float)) and getattr(self, name) >= 0, f"{name} must be >= 0")
         need(isinstance(self.mask_sigma, (int, float)) and self.mask_sigma > 0, "mask_sigma must be > 0")
         return self

@@ -96,3 +96,31 @@ def fusion_loss(x: torch.Tensor, y: torch.Tensor, alpha: float = 1000.0) -> tupl
     _check(x, y)
     mse = (x - y).square().flatten(1).mean(1)
     return mse + alpha * (1.0 - ms_ssim(x, y)), mse
+
+
+def sobel_magnitude(x: torch.Tensor) -> torch.Tensor:
+    """``|Sobel_x| + |Sobel_y|`` of every channel of (B, C, H, W), replicated borders (same size)."""
+    ky = torch.tensor([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]], device=x.device, dtype=x.dtype)
+    k = torch.stack([ky.t(), ky]).unsqueeze(1)  # (2, 1, 3, 3): x then y
+    c = x.shape[1]
+    g = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), k.repeat(c, 1, 1, 1), groups=c)
+    return g.abs().unflatten(1, (c, 2)).sum(2)
+
+
+def max_gradient_loss(sources: torch.Tensor, fused: torch.Tensor) -> torch.Tensor:
+    """Per-image L1 between the fused image's Sobel magnitude and the strongest source's,
+    ``mean | |grad F| - max_i |grad I_i| |`` (SwinFusion's texture loss): each edge as strong as
+    the exposure that shows it best, the edge transfer Q^AB/F scores.
+
+    Args:
+        sources: (B, N, H, W) exposures, one plane each, in [0, 1].
+        fused: (B, 1, H, W) in [0, 1].
+
+    Returns:
+        (B,).
+    """
+    if sources.ndim != 4 or fused.ndim != 4 or fused.shape[1] != 1 or sources.shape[-2:] != fused.shape[-2:]:
+        raise ValueError(f"expected sources (B, N, H, W) and fused (B, 1, H, W), got {tuple(sources.shape)} "
+                         f"and {tuple(fused.shape)}")
+    target = sobel_magnitude(sources).amax(1, keepdim=True)
+    return (sobel_magnitude(fused) - target).abs().flatten(1).mean(1)

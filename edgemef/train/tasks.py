@@ -17,7 +17,7 @@ from torch import nn
 from edgemef.manifest import Manifest
 from edgemef.train.config import TrainConfig
 from edgemef.train.dataset import PLANES, collate
-from edgemef.train.losses import fusion_loss
+from edgemef.train.losses import fusion_loss, max_gradient_loss
 from edgemef.train.maskbuilder import build_masks
 from edgemef.train.paramtuner import dynamic_weights, fixed_weights
 
@@ -60,6 +60,10 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor], cfg: TrainCon
         l_mef = cfg.alpha * (1.0 - mef_ssim(src, fused.clamp(0.0, 1.0)))
         per_image = per_image + cfg.mef_ssim_weight * l_mef
         parts["mef"] = l_mef.mean().item()
+    if cfg.grad_weight:
+        l_grad = cfg.alpha * max_gradient_loss(src, fused.clamp(0.0, 1.0))
+        per_image = per_image + cfg.grad_weight * l_grad
+        parts["grad"] = l_grad.mean().item()
     total = per_image.mean()
     parts["loss"] = total.item()
     return total, parts
@@ -154,7 +158,7 @@ class DenseFuseTask(Task):
 
     name = "densefuse"
     ylabel = "MSE + alpha (1 - MS-SSIM)"
-    curves = ("loss", "co", "under", "over", "mef")
+    curves = ("loss", "co", "under", "over", "mef", "grad")
 
     @property
     def weights_name(self) -> str:
