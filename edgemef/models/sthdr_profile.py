@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from edgemef.helpformat import DefaultsFormatter
 from edgemef.models.layers import DeformConv2d, GlobalContextBlock
 from edgemef.models.sthdr import ABLATIONS, STHDR, STHDRConfig, ablation_config
 
@@ -114,8 +115,9 @@ def table(height: int = 512, width: int = 512) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m edgemef.models.sthdr_profile", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size", type=int, nargs=2, default=[512, 512], metavar=("H", "W"))
+    ap = argparse.ArgumentParser(formatter_class=DefaultsFormatter, prog="python -m edgemef.models.sthdr_profile", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size", type=int, nargs=2, default=[512, 512], metavar=("H", "W"),
+                    help="input height and width to count parameters and FLOPs at")
     args = ap.parse_args(argv)
     h, w = args.size
     rows = table(h, w)

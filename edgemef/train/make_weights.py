@@ -67,11 +67,16 @@ def install(model: str, weights: Path, onnx: Path, folder: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m edgemef.train.make_weights", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="training recipe (JSON)")
-    ap.add_argument("--run", type=Path, default=Path("runs/default"), help="training output folder")
+    ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                    help="training recipe (JSON; default: %(default)s, the bundled DenseFuse weights' recipe)")
+    ap.add_argument("--run", type=Path, default=Path("runs/default"),
+                    help="training output folder (default: %(default)s); when RUN/<model>.safetensors exists, "
+                         "training is skipped and those weights are exported and installed")
     ap.add_argument("--parity-pairs", type=Path, default=None,
                     help="real bracket sets for the export's parity check (default: the bundled samples)")
-    ap.add_argument("--install", type=Path, default=INSTALL_DIR, help="where the shipped files go")
+    ap.add_argument("--install", type=Path, default=INSTALL_DIR,
+                    help="where the shipped files go (default: the package's bundled weights folder, "
+                         "whose files this replaces)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
     try:
