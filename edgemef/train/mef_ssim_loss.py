@@ -3,8 +3,9 @@
 The same formulas as :mod:`edgemef.metrics.mef_ssim` (MEFB's ``mef_ms_ssim``: 11x11 windows,
 K = 0.03, 3 scales with 2x2 mean decimation, the desired patch built from the sources' signal
 strengths and structures), written with window filters so it back-propagates into the fused
-image. Inputs are planes in [0, 1] (scaled to [0, 255] inside so the constants match); the
-quantisation to 8 bits and ``rgb2gray`` of the metric are left out (not differentiable). An
+image. Inputs are planes in [0, 1] (scaled to [0, 255] inside so the constants match, and computed
+in float64 whatever their dtype: see :func:`mef_ssim`); the quantisation to 8 bits and
+``rgb2gray`` of the metric are left out (not differentiable). An
 unsupervised fusion loss of this kind is what DeepFuse (Prabhakar et al. 2017) and MEF-Net
 (Ma et al. 2019) train with.
 """
@@ -21,7 +22,7 @@ K = 0.03
 
 
 def mef_ssim_map(sources: torch.Tensor, fused: torch.Tensor) -> torch.Tensor:
-    """Single-scale MEF-SSIM map.
+    """Single-scale MEF-SSIM map (numerically sound in float64 only, which :func:`mef_ssim` uses).
 
     Args:
         sources: (B, N, H, W) exposures in [0, 255].
@@ -72,7 +73,11 @@ def mef_ssim(sources: torch.Tensor, fused: torch.Tensor, levels: int = 3) -> tor
                          f"and {tuple(fused.shape)}")
     if min(fused.shape[-2:]) < WINDOW * 2 ** (levels - 1):
         raise ValueError(f"MEF-SSIM with {levels} scales needs at least {WINDOW * 2 ** (levels - 1)} px a side")
-    xs, f = sources * 255.0, fused * 255.0
+    # float64 inside: the window statistics are differences of sums over values up to 255 ** 2,
+    # and in float32 a near-flat window's energies (true value ~0) come out as +/- rounding noise
+    # that the structure weights and the signal-strength scale then blow up (map values of
+    # +/- 1e5, per-image scores far above 1 that a network learns to chase)
+    xs, f = sources.double() * 255.0, fused.double() * 255.0
     weights = torch.tensor(SCALE_WEIGHTS[:levels], device=f.device, dtype=f.dtype)
     weights = weights / weights.sum()
     score = torch.ones(f.shape[0], device=f.device, dtype=f.dtype)
@@ -81,4 +86,4 @@ def mef_ssim(sources: torch.Tensor, fused: torch.Tensor, levels: int = 3) -> tor
         score = score * q ** weights[level]
         if level < levels - 1:
             xs, f = F.avg_pool2d(xs, 2), F.avg_pool2d(f, 2)
-    return score
+    return score.to(fused.dtype)
