@@ -10,6 +10,8 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "%(default)" in text or action.default in (None, "", False, [], argparse.SUPPRESS):
+        d = action.default
+        if "%(default)" in text or d is None or d is False or d is argparse.SUPPRESS or (isinstance(d, (str, list))
+                                                                                       and not d):
             return text
         return super()._get_help_string(action)

@@ -39,8 +39,8 @@ def _common(default_out: str):
                               "config's data.dynamic, else 0."),
             click.option("--shift-prob", type=float, default=None, metavar="P",
                          help="Probability of shifting a sample's under-exposed input crop by up to "
-                              "data.max_shift pixels (the config's, else 4; the thesis' offsets). Default: the config's, "
-                              "else 0."),
+                              "data.max_shift pixels (the config's, else 4; the thesis' offsets). "
+                              "Default: the config's, else 0."),
             click.option("--init", "init", type=click.Path(dir_okay=False), default=None, metavar="WEIGHTS",
                          help="Start from these weights (a finished run's .safetensors or a checkpoint of "
                               "the same network and architecture) with a fresh optimiser and schedule: "
@@ -89,7 +89,8 @@ def _train(cfg, out: Path, resume: bool, quiet: bool, done: str) -> None:
         ddp.shutdown(trainer.dist)
 
 
-@train_cmd.command("densefuse", short_help="Train DenseFuse: co-target, MaskBuilder, ParamTuner, MEF-SSIM and edge terms.")
+@train_cmd.command("densefuse",
+                   short_help="Train DenseFuse: co-target, MaskBuilder, ParamTuner, MEF-SSIM and edge terms.")
 @click.option("--preset", type=click.Choice(["co", "mb", "mbpt"]), default=None,
               help="Loss preset (Im et al. 2023, Table 2): 'co' co-target loss only, 'mb' + MaskBuilder, "
                    "'mbpt' + MaskBuilder + ParamTuner. Default: the config's, else mbpt.")
@@ -115,7 +116,8 @@ def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resum
     _train(_with_data(cfg, dynamic, shift_prob, init), out, resume, quiet, f"{cfg.preset}, co-target {cfg.co_target}")
 
 
-@train_cmd.command("twophase", short_help="Train the two-phase network: phase 1 UNet, then phase 2 AMNet (decoupled).")
+@train_cmd.command("twophase",
+                   short_help="Train the two-phase network: phase 1 UNet, then phase 2 AMNet (decoupled).")
 @click.option("--phase1-steps", type=int, default=None,
               help="Steps of phase 1 (the UNet alone, target: the EV0 frame). Default: the config's, else 1000.")
 @click.option("--phase2-steps", type=int, default=None,

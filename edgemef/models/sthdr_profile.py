@@ -115,7 +115,8 @@ def table(height: int = 512, width: int = 512) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(formatter_class=DefaultsFormatter, prog="python -m edgemef.models.sthdr_profile", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m edgemef.models.sthdr_profile", formatter_class=DefaultsFormatter,
+                                 description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, nargs=2, default=[512, 512], metavar=("H", "W"),
                     help="input height and width to count parameters and FLOPs at")
     args = ap.parse_args(argv)

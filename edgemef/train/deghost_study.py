@@ -148,7 +148,7 @@ def _parse_run(text: str) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(formatter_class=DefaultsFormatter, prog="python -m edgemef.train.deghost_study",
+    ap = argparse.ArgumentParser(prog="python -m edgemef.train.deghost_study", formatter_class=DefaultsFormatter,
                                  description=__doc__.split("\n\n")[0].replace("\n", " "))
     ap.add_argument("--run", action="append", default=[], metavar="NAME=WEIGHTS",
                     help="a trained network to score (repeat; the first is the baseline of the dPSNR columns)")

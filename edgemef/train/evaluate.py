@@ -220,10 +220,12 @@ def print_table(results: dict, names, heading: str, fmt: str = ".4f") -> None:
 def main(argv: list[str] | None = None) -> int:
     from edgemef.train.synthetic_eval import SYNTHETIC_METRICS, SYNTHETIC_SEED, score_synthetic, synthetic_sets
 
-    ap = argparse.ArgumentParser(formatter_class=DefaultsFormatter, prog="python -m edgemef.train.evaluate", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m edgemef.train.evaluate", formatter_class=DefaultsFormatter,
+                                 description=__doc__.split("\n")[0])
     ap.add_argument("weights", nargs="*", help="trained .safetensors weights (or training checkpoints) of any "
                                                "network: densefuse, twophase, sthdr")
-    ap.add_argument("--pairs", default="", help="folder of bracket pairs, one sub-folder of two images per scene (mefb-dev); sets of three are skipped")
+    ap.add_argument("--pairs", default="", help="folder of bracket pairs, one sub-folder of two images per "
+                                                "scene (mefb-dev); sets of three are skipped")
     ap.add_argument("--synthetic", type=int, default=0, help="also score N synthetic labelled sets (PSNR, SSIM, ...)")
     ap.add_argument("--synthetic-seed", type=int, default=SYNTHETIC_SEED, help="their seed (distinct from training)")
     ap.add_argument("--synthetic-size", type=int, default=256, help="their side in pixels")

@@ -68,7 +68,8 @@ def install(model: str, weights: Path, onnx: Path, folder: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m edgemef.train.make_weights", description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
-                    help="training recipe (JSON; default: %(default)s, the first stage of the bundled DenseFuse weights: docs/densefuse.md)")
+                    help="training recipe (JSON; default: %(default)s, the first stage of the bundled "
+                         "DenseFuse weights: docs/densefuse.md)")
     ap.add_argument("--run", type=Path, default=Path("runs/default"),
                     help="training output folder (default: %(default)s); when RUN/<model>.safetensors exists, "
                          "training is skipped and those weights are exported and installed")

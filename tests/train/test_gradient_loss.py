@@ -5,8 +5,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from edgemef.train.config import load_config  # noqa: E402
 from edgemef.errors import EdgemefError  # noqa: E402
+from edgemef.train.config import load_config  # noqa: E402
 from edgemef.train.losses import max_gradient_loss, sobel_magnitude  # noqa: E402
 
 
