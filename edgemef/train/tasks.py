@@ -54,14 +54,15 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor], cfg: TrainCon
             lam = fixed_weights(x.shape[0], 2, cfg.beta, device=x.device)
         per_image = per_image + lam[:, 0] * l_u + lam[:, 1] * l_o
         parts.update(under=l_u.mean().item(), over=l_o.mean().item(), lambda_under=lam[:, 0].mean().item())
+    shown = fused.clamp(0.0, 1.0)  # what the unsupervised terms score: the displayable range
     if cfg.mef_ssim_weight:
         from edgemef.train.mef_ssim_loss import mef_ssim
 
-        l_mef = cfg.alpha * (1.0 - mef_ssim(src, fused.clamp(0.0, 1.0)))
+        l_mef = cfg.alpha * (1.0 - mef_ssim(src, shown))
         per_image = per_image + cfg.mef_ssim_weight * l_mef
         parts["mef"] = l_mef.mean().item()
     if cfg.grad_weight:
-        l_grad = cfg.alpha * max_gradient_loss(src, fused.clamp(0.0, 1.0))
+        l_grad = cfg.alpha * max_gradient_loss(src, shown)
         per_image = per_image + cfg.grad_weight * l_grad
         parts["grad"] = l_grad.mean().item()
     total = per_image.mean()
