@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from edgemef.align import align_brackets
 from edgemef.io import find_bracket_sets, load_image
+from edgemef.sizes import click_callback, parse_wh
 
 FULL_RES = {"max_side": None, "n_features": 4000, "refine_side": None}
 
@@ -100,16 +101,6 @@ def load_pair(files) -> tuple[np.ndarray, np.ndarray]:
     return frames[0].image, frames[-1].image
 
 
-def _parse_size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"'{text}' is not WIDTHxHEIGHT") from None
-    if w < 64 or h < 64:
-        raise click.BadParameter("size must be at least 64x64")
-    return w, h
-
-
 def _ok(trials: list[Trial], attr: str) -> np.ndarray:
     return np.array([getattr(t, attr) for t in trials if not t.fallback])
 
@@ -131,7 +122,8 @@ def _cell(ts: list[Trial], attr: str = "ace_corrected") -> str:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--pairs", "pairs_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="Folder of bracket sets (one sub-folder per scene, e.g. mefb-dev).")
-@click.option("--size", default="1280x720", show_default=True, help="Working size WIDTHxHEIGHT for accuracy and timing.")
+@click.option("--size", default="1280x720", show_default=True, callback=click_callback(parse_wh, minimum=64),
+              help="Working size WIDTHxHEIGHT for accuracy and timing.")
 @click.option("--trials", default=1, show_default=True, type=click.IntRange(1), help="Random homographies per pair.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the random homographies.")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(1), help="OpenCV threads (cv2.setNumThreads).")
@@ -143,7 +135,7 @@ def _cell(ts: list[Trial], attr: str = "ace_corrected") -> str:
 @click.option("--limit", default=0, type=click.IntRange(0), help="Use only the first N pairs (0: all).")
 def main(pairs_dir, size, trials, seed, threads, repeat, max_side, n_features, native, limit):
     """Corner error and time of bracket alignment on real pairs with known synthetic homographies."""
-    width, height = _parse_size(size)
+    width, height = size
     cv2.setNumThreads(threads)
     sets = find_bracket_sets(pairs_dir)[: limit or None]
     rng = np.random.default_rng(seed)

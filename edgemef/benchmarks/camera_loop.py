@@ -1,6 +1,6 @@
 """Throughput of the pipelined camera loop against its slowest stage, on a real recorded video.
 
-    python -m edgemef.benchmarks.camera_loop [--size 1280x720] [--pairs 40] [--method mertens]
+    python -m edgemef.benchmarks.camera_loop [--size 1280x720] [--count 40] [--method mertens]
                                              [--model ARTIFACT] [--threads 1] [--no-align]
 
 Writes an alternating short/long exposure video (Motion-JPEG) made from one real bracket pair
@@ -18,6 +18,8 @@ from pathlib import Path
 import click
 import cv2
 import numpy as np
+
+from edgemef.sizes import click_callback, parse_wh
 
 PAN = 24  # pixels of pan over the recording
 
@@ -51,16 +53,18 @@ def write_alternating_video(path: Path, under: np.ndarray, over: np.ndarray, siz
     return path
 
 
-@click.command()
-@click.option("--size", default="1280x720", show_default=True, help="Frame size WIDTHxHEIGHT.")
-@click.option("--pairs", type=click.IntRange(4), default=40, show_default=True, help="Exposure pairs recorded.")
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--size", default="1280x720", show_default=True, callback=click_callback(parse_wh),
+              help="Frame size WIDTHxHEIGHT.")
+@click.option("--count", "pairs", type=click.IntRange(4), default=40, show_default=True,
+              help="Exposure pairs recorded (twice as many frames).")
 @click.option("--method", default="mertens", show_default=True, help="Registered fusion method (ignored with --model).")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Fuse with this exported artifact instead (e.g. a densefuse int8 .onnx).")
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True,
               help="Inference threads for --model, and OpenCV threads.")
 @click.option("--align/--no-align", default=True, show_default=True, help="Run the alignment stage.")
-@click.option("--pairs-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+@click.option("--pairs", "pairs_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Take the scene from this folder of bracket sets (e.g. ../shared/data/mefb-dev).")
 def main(size, pairs, method, model, threads, align, pairs_dir):
     """Run the camera loop on a recorded alternating-exposure video and report its throughput."""
@@ -68,7 +72,7 @@ def main(size, pairs, method, model, threads, align, pairs_dir):
     from edgemef.camera.sinks import VideoSink
     from edgemef.camera.sources import VideoFileSource
 
-    w, h = (int(v) for v in size.lower().split("x"))
+    w, h = size
     cv2.setNumThreads(threads)
     fuse = method
     if model:

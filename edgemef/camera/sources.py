@@ -121,19 +121,6 @@ class VideoFileSource(FrameSource):
             self._cap = None
 
 
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    """'WxH' -> (W, H)."""
-    if not text:
-        return None
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise EdgemefError(f"size must look like 1280x720, got '{text}'") from None
-    if w < 16 or h < 16:
-        raise EdgemefError(f"size {w}x{h} is too small")
-    return w, h
-
-
 def open_source(spec: str, options: SourceOptions | None = None) -> FrameSource:
     """Build the source named by ``spec`` (see the module docstring); it is not opened yet."""
     opts = options or SourceOptions()
@@ -167,4 +154,4 @@ def _index(spec: str, prefix: str) -> int:
     return n
 
 
-__all__ = ["Frame", "FrameSource", "SourceOptions", "VideoFileSource", "open_source", "parse_size"]
+__all__ = ["Frame", "FrameSource", "SourceOptions", "VideoFileSource", "open_source"]

@@ -126,9 +126,9 @@ def bench_cmd(model, weights, random_weights, shape, threads, pairs, max_pairs, 
                              ("--max-pairs", max_pairs, 1)):
         if value is not None and value < low:
             raise EdgemefError(f"{name} must be >= {low}, got {value}")
-    from edgemef.cli.export import parse_shape
+    from edgemef.sizes import parse_hw
 
-    hw = parse_shape(shape)
+    hw = parse_hw(shape, "--shape")
     target_list = _csv(targets, list(TARGETS), "target")
     precision_list = _csv(precisions, list(PRECISIONS), "precision")
     from edgemef.models import MODELS

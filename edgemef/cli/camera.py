@@ -65,13 +65,14 @@ def run_camera_command(images, output, method, align, reference, quiet, camera, 
     from edgemef.camera.exposure import parse_exposures
     from edgemef.camera.pipeline import CameraError, LoopConfig, run_camera
     from edgemef.camera.sinks import make_sinks
-    from edgemef.camera.sources import SourceOptions, open_source, parse_size
+    from edgemef.camera.sources import SourceOptions, open_source
     from edgemef.errors import EdgemefError
     from edgemef.fusion import get_method
+    from edgemef.sizes import parse_wh
 
     if images:
         raise EdgemefError("--camera takes no IMAGES (-o names the output video or image pattern)")
-    options = SourceOptions(size=parse_size(size), fps=camera_fps, exposures=parse_exposures(exposures),
+    options = SourceOptions(size=parse_wh(size, "--size") if size else None, fps=camera_fps, exposures=parse_exposures(exposures),
                             settle=settle_frames, timeout=stall_timeout)
     sinks = make_sinks(output, display)
     if model is not None or threads is not None or backend is not None or tonemap is not None:

@@ -5,24 +5,16 @@ Torch-free at import (``--help`` stays fast); torch loads when an export runs.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import click
 
 from edgemef.errors import EdgemefError
 from edgemef.export.targets import PRECISIONS, help_text, validate
+from edgemef.sizes import parse_hw
 
 CALIB_METHODS = ("minmax", "entropy", "percentile")
 ANDROID_MODEL = "edgemef.ort"  # the asset android_demo loads (its manifest: edgemef.ort.json)
-
-
-def parse_shape(text: str) -> tuple[int, int]:
-    """'720x1280' (H x W) -> (720, 1280)."""
-    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
-    if not m or int(m.group(1)) < 8 or int(m.group(2)) < 8:
-        raise EdgemefError(f"--shape must be HxW with both sides >= 8 (e.g. 720x1280), got '{text}'")
-    return int(m.group(1)), int(m.group(2))
 
 
 def _target_help() -> str:
@@ -86,7 +78,7 @@ def export_cmd(model, weights, target, precision, calib, calib_method, int8_fall
         raise EdgemefError("--calib applies to --precision int8 only")
     if int8_fallback and precision != "int8":
         raise EdgemefError("--int8-fallback applies to --precision int8 only")
-    fixed = parse_shape(shape) if shape else None
+    fixed = parse_hw(shape, "--shape") if shape else None
     if calib is not None and not calib.exists():
         raise EdgemefError(f"{calib}: no such calibration folder or table")
     if android_assets is not None:

@@ -9,15 +9,7 @@ from pathlib import Path
 
 import click
 
-
-def _parse_size(ctx, param, value: str) -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in value.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not HxW, e.g. 256x256") from None
-    if h < 32 or w < 32 or h > 4096 or w > 4096:
-        raise click.BadParameter(f"{h}x{w}: each side must be 32..4096 pixels")
-    return h, w
+from edgemef.sizes import click_callback, parse_hw
 
 
 @click.command("synth")
@@ -26,7 +18,7 @@ def _parse_size(ctx, param, value: str) -> tuple[int, int]:
               help="Number of bracket sets to render.")
 @click.option("--seed", "-s", type=click.IntRange(min=0), default=0, show_default=True,
               help="Sequence seed; set i uses a seed derived from (seed, i), as SyntheticBrackets does.")
-@click.option("--size", default="256x256", show_default=True, callback=_parse_size,
+@click.option("--size", default="256x256", show_default=True, callback=click_callback(parse_hw, minimum=32, maximum=4096),
               help="Frame size as HxW (height x width).")
 @click.option("--ev-gap", nargs=2, type=float, default=(2.0, 6.0), show_default=True,
               help="Range MIN MAX of the EV difference between the over and the under frame.")

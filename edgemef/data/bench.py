@@ -21,6 +21,8 @@ from edgemef.data.fastops import _noise_pool, tune_malloc
 from edgemef.data.labels import render_label
 from edgemef.data.scenes import render_radiance
 from edgemef.data.textures import warm_bank
+from edgemef.errors import EdgemefError
+from edgemef.sizes import parse_hw
 
 STAGES = ("scene", "frames", "label")
 
@@ -54,7 +56,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--count", type=int, default=40, help="Number of different seeds.")
     ap.add_argument("--repeat", type=int, default=3, help="Renders per seed (the fastest counts).")
     args = ap.parse_args(argv)
-    h, w = (int(v) for v in args.size.lower().split("x"))
+    try:
+        h, w = parse_hw(args.size, "--size", minimum=32)
+    except EdgemefError as e:
+        ap.error(str(e))
     cv2.setNumThreads(1)
     tuned = tune_malloc()
     t0 = time.perf_counter()

@@ -37,6 +37,7 @@ from edgemef.helpformat import DefaultsFormatter
 from edgemef.io import atomic_write_bytes, load_brackets, shrink
 from edgemef.manifest import Manifest
 from edgemef.metrics import score
+from edgemef.sizes import parse_hw_list
 
 METRICS = ("mef_ssim", "qabf", "ag", "ei", "sf", "vif")
 HALO = 16  # > the receptive-field radius of DenseFuse (8 convolutions of 3x3)
@@ -171,21 +172,6 @@ def evaluate(fuse_fn, pairs: list[tuple[str, list[Path]]], names=METRICS, desc: 
     return {"per_scene": per, "mean": mean, "count": len(per)}
 
 
-def parse_sizes(text: str) -> list[tuple[int, int]]:
-    """'512x512,720x1280' -> [(512, 512), (720, 1280)] (H x W); '' -> [].
-
-    Raises:
-        EdgemefError: a size that is not HxW with positive integers.
-    """
-    sizes = []
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        h, sep, w = part.lower().partition("x")
-        if not sep or not h.isdigit() or not w.isdigit() or int(h) < 16 or int(w) < 16:
-            raise EdgemefError(f"--latency '{part}': expected HxW with both >= 16 (e.g. 720x1280)")
-        sizes.append((int(h), int(w)))
-    return sizes
-
-
 def measure_latency(fn, images: list[np.ndarray], sizes, repeats: int = 3) -> dict[str, float]:
     """{'HxW': median ms} of ``fn(images resized to HxW)`` after one warm-up call."""
     import time
@@ -249,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         pairs = find_pairs(args.pairs)[: args.limit or None] if args.pairs else []
         if args.pairs and not pairs:
             raise EdgemefError(f"{args.pairs}: no two-image bracket sets found")
-        sizes = parse_sizes(args.latency)
+        sizes = parse_hw_list(args.latency, "--latency")
         methods = {b: _baseline(b) for b in args.baselines.split(",") if b}
         tonemaps = [t.strip() for t in args.tonemap.split(",") if t.strip()] or [None]
         for w in args.weights:

@@ -7,7 +7,7 @@ from edgemef.camera.exposure import (ExposureSchedule, Pairer, brighter_enough, 
                                      parse_exposures)
 from edgemef.camera.frames import Frame, FrameChecker
 from edgemef.camera.gstreamer import JetsonSource, gst_error, is_live, jetson_pipeline, launch_args, parse_caps
-from edgemef.camera.sources import SourceOptions, open_source, parse_size
+from edgemef.camera.sources import SourceOptions, open_source
 from edgemef.camera.v4l2 import V4L2Source, exposure_units, v4l2_ctl_commands
 from edgemef.errors import EdgemefError
 
@@ -170,11 +170,7 @@ def test_gst_text_parsing():
     assert gst_error(['WARNING: erroneous pipeline: no element "foo"']) == 'no element "foo"'
 
 
-def test_source_and_size_syntax(tmp_path):
-    assert parse_size("1280x720") == (1280, 720) and parse_size(None) is None
-    for bad in ("1280", "ax720", "8x8"):
-        with pytest.raises(EdgemefError):
-            parse_size(bad)
+def test_source_syntax(tmp_path):
     with pytest.raises(EdgemefError, match="not found: give /dev/videoN"):
         open_source(str(tmp_path / "missing.mp4"))
     with pytest.raises(EdgemefError, match="expected jetson:N"):
