@@ -71,8 +71,8 @@ class FusionResult:
         method: the method's name.
         timings: seconds per stage ('align', 'fuse', ...), in order.
         notes: human-readable remarks (alignment fallbacks, ...).
-        reference: index of the reference frame in the ordered brackets.
-        homographies: one 3x3 per frame (identity where not warped), or None without alignment.
+        reference: index of the reference frame in the ordered brackets the method used.
+        homographies: one 3x3 per frame used (identity where not warped), or None without alignment.
     """
 
     image: np.ndarray
@@ -99,6 +99,18 @@ def pick_reference(images: list[np.ndarray], mode: str = "auto") -> int:
     return int(np.argmax(scores))
 
 
+def _frames_for(fn: FuseFn, method: str, ordered: list[Bracket], notes: list[str]) -> list[Bracket]:
+    """The ordered brackets a method gets: a network made for two exposures, given three, takes
+    the darkest and the brightest (they span the scene's range; the middle one is left out, and a
+    note says so). Any other count mismatch is left to the network's own one-line error."""
+    manifest = getattr(fn, "manifest", None)
+    if manifest is not None and manifest.exposures == 2 and len(ordered) == 3:
+        notes.append(f"{method} fuses 2 exposures: it used the darkest and the brightest of the 3 "
+                     "(the middle one is left out)")
+        return [ordered[0], ordered[-1]]
+    return ordered
+
+
 def fuse(
     brackets: list[Bracket] | list[np.ndarray],
     method: str = "mertens",
@@ -106,6 +118,9 @@ def fuse(
     reference: str = "auto",
 ) -> FusionResult:
     """Fuse 2-3 exposures of one scene.
+
+    A network made for two exposures, given three, fuses the darkest and the brightest (the
+    result's notes say so).
 
     Args:
         brackets: :class:`Bracket` objects or float32 (H, W, 3) RGB arrays, in any order.
@@ -117,11 +132,12 @@ def fuse(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     ordered = order_brackets(items)
-    images = [b.image for b in ordered]
     fn = get_method(method)
+    notes: list[str] = []
+    ordered = _frames_for(fn, method, ordered, notes)
+    images = [b.image for b in ordered]
     timings["prepare"] = time.perf_counter() - t
     ref = pick_reference(images, reference)
-    notes: list[str] = []
     homographies = None
     if align:
         from edgemef.align import align_brackets

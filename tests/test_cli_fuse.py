@@ -6,7 +6,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from edgemef.cli import COMMANDS, cli
-from edgemef.io import load_image
+from edgemef.io import load_brackets, load_image
 from tests.conftest import mefb_pairs
 
 
@@ -84,10 +84,26 @@ def test_console_script_exit_code(tmp_path):
 
 
 def test_demo_with_every_method_runs_the_bundled_network(tmp_path):
-    """The embedded default job: every registered method on every sample; a network that cannot
-    take a scene's number of brackets is skipped with its reason, never an error exit."""
+    """The embedded default job: every registered method on every sample. The networks take two
+    exposures: on the three-bracket sample they fuse its darkest and brightest and say so."""
     res = run("demo", "-o", tmp_path)
     assert res.exit_code == 0, res.output
-    assert len(list(tmp_path.glob("*_densefuse.png"))) == 2  # the two 2-exposure samples
-    assert "densefuse  skipped: model 'densefuse' fuses 2 exposures, got 3" in res.stdout
+    for net in ("densefuse", "twophase", "sthdr"):
+        assert len(list(tmp_path.glob(f"*_{net}.png"))) == 3
+        assert f"note: {net} fuses 2 exposures: it used the darkest and the brightest of the 3" in res.stdout
+    assert "skipped" not in res.stdout
     assert len(list(tmp_path.glob("*_side_by_side.png"))) == 3
+
+
+def test_a_two_exposure_network_given_three_fuses_the_extremes():
+    from edgemef.fusion import fuse
+    from edgemef.samples import sample_sets
+
+    three = next(load_brackets(files) for _, files in sample_sets() if len(files) == 3)
+    res = fuse(three, method="densefuse", align=False)
+    direct = fuse([three[0], three[-1]], method="densefuse", align=False)
+    assert res.notes == ["densefuse fuses 2 exposures: it used the darkest and the brightest of the 3 "
+                         "(the middle one is left out)"]
+    assert np.array_equal(res.image, direct.image)
+    mertens = fuse(three, method="mertens", align=True)
+    assert len(mertens.homographies) == 3 and not mertens.notes  # classical methods take all three

@@ -52,7 +52,9 @@ def fuse_cmd(images, output, method, align, reference, bit_depth, model, threads
              **camera):
     """Fuse IMAGES (2 or 3 exposures of one scene, any order) into OUTPUT.
 
-    Brackets are ordered by EXIF exposure time when present, else by brightness. Example:
+    Brackets are ordered by EXIF exposure time when present, else by brightness. The bundled
+    networks take two exposures: given three, they fuse the darkest and the brightest and say so.
+    Example:
 
         edgemef fuse under.jpg over.jpg -o fused.png
     """
