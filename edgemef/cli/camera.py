@@ -72,8 +72,8 @@ def run_camera_command(images, output, method, align, reference, quiet, camera, 
 
     if images:
         raise EdgemefError("--camera takes no IMAGES (-o names the output video or image pattern)")
-    options = SourceOptions(size=parse_wh(size, "--size") if size else None, fps=camera_fps, exposures=parse_exposures(exposures),
-                            settle=settle_frames, timeout=stall_timeout)
+    options = SourceOptions(size=parse_wh(size, "--size") if size else None, fps=camera_fps,
+                            exposures=parse_exposures(exposures), settle=settle_frames, timeout=stall_timeout)
     sinks = make_sinks(output, display)
     if model is not None or threads is not None or backend is not None or tonemap is not None:
         from edgemef.runtimes.methods import choose_method
