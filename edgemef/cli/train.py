@@ -129,17 +129,20 @@ def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resum
 @click.option("--lambda-mef", type=float, default=None,
               help="Weight of an unsupervised 1 - MEF-SSIM term (fused grey against the static under/over "
                    "pair) in phase 2; 0 turns it off. Default: the config's, else 0.")
+@click.option("--lambda-grad", type=float, default=None,
+              help="Weight of an edge term in phase 2: L1 between the fused grey's Sobel magnitude and the "
+                   "stronger source's (as DenseFuse's grad_weight); 0 turns it off. Default: the config's, else 0.")
 @click.option("--vgg-weights", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="torchvision-style VGG-19 state dict (.pth or .safetensors) for the perceptual loss term. "
                    "Without it the VGG term is OFF (the run says so on stderr and in summary.json).")
 @_common("runs/twophase")
-def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, vgg_weights, config_file, batch, crop, out,
-                 resume, device, seed, threads, dynamic, shift_prob, init, quiet):
+def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, lambda_grad, vgg_weights, config_file,
+                 batch, crop, out, resume, device, seed, threads, dynamic, shift_prob, init, quiet):
     """Train the two-phase network, decoupled: phase 1 (UNet -> intermediate exposure, against EV0),
     then phase 1 frozen while phase 2 (attention merging) trains against the label (or Mertens).
 
     Loss L1 + lambda_vgg VGG + lambda_ssim (1 - SSIM) in both phases, plus lambda_mef (1 - MEF-SSIM)
-    in phase 2 when set. Writes
+    and lambda_grad (edge strength against the sources) in phase 2 when set. Writes
     OUT/twophase.safetensors (weights + manifest), config.json, checkpoint.safetensors, loss.png,
     summary.json. Ctrl-C checkpoints; --resume continues (in either phase). Example:
 
@@ -148,9 +151,10 @@ def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, vgg_weigh
     from edgemef.train.rgb_config import load_model_config
 
     cfg = load_model_config("twophase", config_file, phase1_steps=phase1_steps, phase2_steps=phase2_steps,
-                            fused_target=fused_target, lambda_mef=lambda_mef, vgg_weights=vgg_weights,
-                            batch=batch, crop=crop, device=device, seed=seed, threads=threads)
-    mef = f", MEF-SSIM x{cfg.lambda_mef:g}" if cfg.lambda_mef else ""
+                            fused_target=fused_target, lambda_mef=lambda_mef, lambda_grad=lambda_grad,
+                            vgg_weights=vgg_weights, batch=batch, crop=crop, device=device, seed=seed, threads=threads)
+    mef = (f", MEF-SSIM x{cfg.lambda_mef:g}" if cfg.lambda_mef else "") + (
+        f", edges x{cfg.lambda_grad:g}" if cfg.lambda_grad else "")
     _train(_with_data(cfg, dynamic, shift_prob, init), out, resume, quiet,
            f"phase 1 {cfg.phase1_steps} + phase 2 {cfg.phase2_steps} (target {cfg.fused_target}{mef}), "
            f"VGG {'on' if cfg.vgg_weights and cfg.lambda_vgg else 'OFF'}")

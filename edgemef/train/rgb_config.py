@@ -76,6 +76,9 @@ class TwoPhaseTrainConfig(_Common):
             co-target DenseFuse ships with).
         lambda_mef: weight of an unsupervised ``1 - MEF-SSIM`` term of the fused image's grey
             against the static under/over pair's, added in phase 2 (0: off, the paper's loss).
+        lambda_grad: weight of the edge term of phase 2, the L1 between the fused grey's Sobel
+            magnitude and the stronger source's (:func:`edgemef.train.losses.max_gradient_loss`,
+            as DenseFuse's ``grad_weight``); 0: off.
         vgg_weights: torchvision-style VGG state dict file; '' turns the VGG term OFF (said loudly).
         vgg_arch: 'vgg19' or 'vgg16'.
         network: :class:`~edgemef.models.twophase.TwoPhaseConfig` overrides.
@@ -90,6 +93,7 @@ class TwoPhaseTrainConfig(_Common):
     lambda_ssim: float = 0.5
     fused_target: str = "label"
     lambda_mef: float = 0.0
+    lambda_grad: float = 0.0
     vgg_weights: str = ""
     vgg_arch: str = "vgg19"
     crop: int = 96
@@ -111,7 +115,7 @@ class TwoPhaseTrainConfig(_Common):
         check_common(self, _need, ("batch", "checkpoint_every", "log_every"))
         _need(self.fused_target in FUSED_TARGETS,
               f"fused_target '{self.fused_target}' (choose from {', '.join(FUSED_TARGETS)})")
-        for name in ("lambda_vgg", "lambda_ssim", "lambda_mef"):
+        for name in ("lambda_vgg", "lambda_ssim", "lambda_mef", "lambda_grad"):
             _need(isinstance(getattr(self, name), (int, float)) and getattr(self, name) >= 0, f"{name} must be >= 0")
         _need(self.vgg_arch in ("vgg19", "vgg16"), f"vgg_arch '{self.vgg_arch}' (choose from vgg19, vgg16)")
         _need(isinstance(self.vgg_weights, str), "vgg_weights must be a file name or ''")

@@ -97,8 +97,9 @@ class TwoPhaseTask(Task):
     def plot_title(self) -> str:
         vgg = "VGG on" if self.criterion.vgg_enabled else "VGG OFF"
         mef = f", MEF-SSIM x{self.cfg.lambda_mef:g}" if self.cfg.lambda_mef else ""
+        grad = f", edges x{self.cfg.lambda_grad:g}" if self.cfg.lambda_grad else ""
         return (f"twophase: phase 1 (EV0) {self.cfg.phase1_steps} + phase 2 ({self.cfg.fused_target}) "
-                f"{self.cfg.phase2_steps} steps, {vgg}{mef}")
+                f"{self.cfg.phase2_steps} steps, {vgg}{mef}{grad}")
 
     def setup(self, device):
         super().setup(device)
@@ -138,12 +139,20 @@ class TwoPhaseTask(Task):
         else:
             fused = module(x)
             loss, terms = self.criterion(fused, None, batch[self.cfg.fused_target], phase=2)
+            if self.cfg.lambda_mef or self.cfg.lambda_grad:  # both score the grey image the metrics see
+                sources, shown = grey(batch["sources"]), grey(fused.clamp(0.0, 1.0))
             if self.cfg.lambda_mef:
                 from edgemef.train.mef_ssim_loss import mef_ssim
 
-                mef = (1.0 - mef_ssim(grey(batch["sources"]), grey(fused.clamp(0.0, 1.0)))).mean()
+                mef = (1.0 - mef_ssim(sources, shown)).mean()
                 loss = loss + self.cfg.lambda_mef * mef
                 terms["mef"] = mef.detach()
+            if self.cfg.lambda_grad:
+                from edgemef.train.losses import max_gradient_loss
+
+                edges = max_gradient_loss(sources, shown).mean()
+                loss = loss + self.cfg.lambda_grad * edges
+                terms["grad"] = edges.detach()
         parts = {k: float(v) for k, v in terms.items()}
         parts["loss"] = loss.item()
         return loss, parts
@@ -157,7 +166,8 @@ class TwoPhaseTask(Task):
     def describe(self):
         d = {"loss": self.criterion.summary(), "phases": [dataclasses.asdict(p) for p in self.phases()],
              "intermediate_target": "ev0 (the renderer's correctly exposed frame)",
-             "fused_target": self.cfg.fused_target, "lambda_mef": self.cfg.lambda_mef}
+             "fused_target": self.cfg.fused_target, "lambda_mef": self.cfg.lambda_mef,
+             "lambda_grad": self.cfg.lambda_grad}
         if self.cfg.vgg_weights:
             d["loss"]["vgg_weights_sha256_16"] = _file_digest(self.cfg.vgg_weights)
         return d

@@ -194,6 +194,34 @@ def test_twophase_mertens_target_and_mef_ssim_term(rgb_pool):
     assert torch_score == pytest.approx(metric(m.numpy().transpose(1, 2, 0), [src[..., :3], src[..., 3:]]), abs=0.01)
 
 
+def test_twophase_edge_term(rgb_pool):
+    """lambda_grad adds lambda * max_gradient_loss of the grey fused image against the grey
+    static pair, on top of the MEF-SSIM term; with both off the loss is the base loss."""
+    from edgemef.train.losses import max_gradient_loss
+    from edgemef.train.mef_ssim_loss import mef_ssim
+    from edgemef.train.twophase_task import TwoPhaseTask, grey
+
+    def loss_with(**kw):
+        task = TwoPhaseTask(_cfg("twophase", fused_target="mertens", phase1_steps=0, crop=48, **kw), pool=rgb_pool)
+        torch.manual_seed(0)
+        model = task.build_model().eval()
+        batch = task.batch(task.dataset(False), [0, 1])
+        with torch.no_grad():
+            loss, parts = task.loss(model, batch, task.phases()[0])
+            fused = model(batch["inputs"])
+            base, _ = task.criterion(fused, None, batch["mertens"], phase=2)
+            src, shown = grey(batch["sources"]), grey(fused.clamp(0, 1))
+        return float(loss), parts, float(base), src, shown
+
+    loss, parts, base, src, shown = loss_with(lambda_grad=3.0, lambda_mef=1.0)
+    edges = float(max_gradient_loss(src, shown).mean())
+    mef = float((1 - mef_ssim(src, shown)).mean())
+    assert edges > 0 and parts["grad"] == pytest.approx(edges)
+    assert loss == pytest.approx(base + 1.0 * mef + 3.0 * edges, rel=1e-5)
+    off, parts_off, base_off, _, _ = loss_with()
+    assert off == pytest.approx(base_off) and "grad" not in parts_off and "mef" not in parts_off
+
+
 def test_configs_in_the_repository_are_valid():
     from pathlib import Path
 

@@ -20,7 +20,7 @@ def test_help_lists_both_commands_and_their_options():
     assert r.exit_code == 0 and "twophase" in r.output and "sthdr" in r.output
     common = ("--config", "--batch", "--crop", "--out", "--resume", "--device", "--seed", "--threads", "--quiet")
     for cmd, own in (("twophase", ("--phase1-steps", "--phase2-steps", "--vgg-weights", "--fused-target",
-                                   "--lambda-mef")),
+                                   "--lambda-mef", "--lambda-grad")),
                      ("sthdr", ("--ablation", "--steps"))):
         r = _run(["train", cmd, "--help"])
         assert r.exit_code == 0
@@ -34,6 +34,7 @@ def test_help_lists_both_commands_and_their_options():
     ("twophase", '{"network": {"exposures": 3}}', "exposures must be 2"),
     ("twophase", '{"fused_target": "ev0"}', "fused_target 'ev0'"),
     ("twophase", '{"lambda_mef": -1}', "lambda_mef must be >= 0"),
+    ("twophase", '{"lambda_grad": -0.5}', "lambda_grad must be >= 0"),
     ("sthdr", '{"ablation": "xyz"}', "ablation 'xyz'"),
     ("sthdr", '{"model": "twophase"}', "is for model 'twophase'"),
     ("sthdr", '{"crop": 512}', "data.size"),
