@@ -12,6 +12,11 @@ pixels where an object is in either frame (dilated by 4 px), where ghosts appear
 ``--run`` is the baseline the others are compared with (dB of PSNR). Side-by-side crops around
 the moving objects show the ghosts.
 
+A second table gives each method's **ghost cost**, its static-set minus dynamic-set PSNR: what
+motion costs it (a dynamic recipe's gain over a baseline is the baseline's ghost cost minus its
+own, plus its change on static scenes), and where that extra error lies (:func:`ghost_split`):
+where the reference frame is clipped inside the motion region, no method can know what moved there.
+
     python -m edgemef.train.deghost_study --run static=runs/exp_long/densefuse.safetensors \\
         --run dynamic=runs/study_dynamic/densefuse.safetensors \\
         --run dynamic+offsets=runs/study_dynamic_shift/densefuse.safetensors \\
@@ -36,6 +41,8 @@ from edgemef.train.synthetic_eval import SYNTHETIC_METRICS, LabelledSet, score_s
 STUDY_SEED = 4404
 COLUMNS = tuple(SYNTHETIC_METRICS) + ("psnr_motion",)
 DILATE = 4
+CLIPPED = 0.98  # a reference (over) pixel whose brightest channel reaches this shows nothing
+REGIONS = ("motion, reference clipped", "motion, reference usable", "outside motion")
 
 
 def motion_mask(alpha: dict[str, np.ndarray], dilate: int = DILATE) -> np.ndarray:
@@ -51,6 +58,32 @@ def masked_psnr(image: np.ndarray, label: np.ndarray, mask: np.ndarray) -> float
     b = np.round(np.clip(label, 0, 1) * 255.0)[mask]
     mse = float(np.mean((a - b) ** 2)) if a.size else 0.0
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
+
+
+def _sq_error(image: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """(H, W) squared error of the 8-bit RGB pixels, channel mean (what PSNR averages)."""
+    return ((np.round(np.clip(image, 0, 1) * 255.0) - np.round(np.clip(label, 0, 1) * 255.0)) ** 2).mean(-1)
+
+
+def ghost_split(dyn_out, sta_out, dyn, sta, masks) -> dict[str, float]:
+    """Where motion costs a method: the extra squared error of its dynamic-set outputs over its
+    static-twin outputs (8-bit, against each set's label), as shares of the total, in three regions
+    (:data:`REGIONS`): inside the motion mask where the reference frame is clipped (there the
+    reference shows nothing of what moved, so no method can know it), inside the motion mask
+    elsewhere, and outside it. Also ``'clipped_motion_pixels'``, the share of pixels in the first
+    region. Shares are of the summed extra error; a negative share means the method did better there.
+    """
+    extra = dict.fromkeys(REGIONS, 0.0)
+    pixels = []
+    for fd, fs, d, s, m in zip(dyn_out, sta_out, dyn, sta, masks):
+        diff = _sq_error(fd, d.label) - _sq_error(fs, s.label)
+        clip = np.asarray(d.images[-1]).max(-1) >= CLIPPED
+        for name, region in zip(REGIONS, (m & clip, m & ~clip, ~m)):
+            extra[name] += float(diff[region].sum())
+        pixels.append(float((m & clip).mean()))
+    total = sum(extra.values())
+    shares = {k: (v / total if total else 0.0) for k, v in extra.items()}
+    return {**shares, "clipped_motion_pixels": float(np.mean(pixels)) if pixels else 0.0}
 
 
 def render_study_sets(n: int, seed: int = STUDY_SEED, size=(256, 256), progress: bool = True):
@@ -94,6 +127,8 @@ def score_method(fn, dyn, sta, masks) -> tuple[dict, dict[str, list[np.ndarray]]
         for name, v in zip(r["per_scene"], pm):
             r["per_scene"][name]["psnr_motion"] = v
         res[kind], outs[kind] = r, fused
+    res["ghost"] = {"cost_db": res["static"]["mean"]["psnr"] - res["dynamic"]["mean"]["psnr"],
+                    **ghost_split(outs["dynamic"], outs["static"], dyn, sta, masks)}
     return res, outs
 
 
@@ -137,6 +172,13 @@ def markdown(results: dict, baseline: str | None) -> str:
             b = results[baseline]
             cells += [f"{r[k]['mean']['psnr'] - b[k]['mean']['psnr']:+.2f}" for k in ("dynamic", "static")]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| method | ghost cost (static - dynamic PSNR, dB) | " + " | ".join(
+        f"share of the extra error: {r}" for r in REGIONS) + " |", "|" + "---|" * (2 + len(REGIONS))]
+    for name, r in results.items():
+        g = r["ghost"]
+        lines.append(f"| {name} | {g['cost_db']:.2f} | " + " | ".join(f"{g[k]:.2f}" for k in REGIONS) + " |")
+    clipped = next(iter(results.values()))["ghost"]["clipped_motion_pixels"] if results else 0.0
+    lines += ["", f"(the motion mask with the reference clipped is {100 * clipped:.1f} % of the pixels)"]
     return "\n".join(lines) + "\n"
 
 

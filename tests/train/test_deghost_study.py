@@ -48,9 +48,33 @@ def test_study_runs_end_to_end(tmp_path, capsys):
     assert "| a |" in (out / "study.md").read_text() and (out / "crops.png").stat().st_size > 1000
     printed = capsys.readouterr().out
     assert "b vs a: dynamic +0.00 dB" in printed and "not met" in printed
+    assert r["a"]["ghost"] == r["b"]["ghost"] and set(study.REGIONS) <= set(r["mertens"]["ghost"])
+    assert "ghost cost" in printed
 
 
 def test_bad_run_argument_is_one_line_error(tmp_path, capsys):
     assert study.main(["--run", "noequals", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("edgemef: error: --run 'noequals'") and "\n" not in err
+
+
+def test_ghost_split_puts_the_extra_error_where_it_is():
+    from edgemef.train.synthetic_eval import LabelledSet
+
+    h = w = 8
+    label = np.full((h, w, 3), 0.5, np.float32)
+    over = np.full((h, w, 3), 0.5, np.float32)
+    over[:, :4] = 1.0  # left half of the reference clipped
+    sets = [LabelledSet("s", [over * 0.1, over], [0.1, 1.0], label, None)]
+    mask = np.zeros((h, w), bool)
+    mask[:4] = True  # top half moves
+    static_out = [label.copy()]
+    dyn_out = label.copy()
+    dyn_out[0, 0] = 0.6   # motion, reference clipped: error 25.5^2
+    dyn_out[0, 6] = 0.7   # motion, reference usable: error 51^2
+    split = study.ghost_split([dyn_out], static_out, sets, sets, [mask])
+    total = 25.5 ** 2 + 51 ** 2
+    assert split["motion, reference clipped"] == pytest.approx(25.5 ** 2 / total, rel=0.05)
+    assert split["motion, reference usable"] == pytest.approx(51 ** 2 / total, rel=0.05)
+    assert split["outside motion"] == 0.0 and split["clipped_motion_pixels"] == pytest.approx(16 / 64)
+    assert study.ghost_split([label], static_out, sets, sets, [mask])["outside motion"] == 0.0  # no extra error
