@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ def plot_losses(history: dict[str, list[float]], path: str | Path, title: str = 
     ax.set_yscale("log")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="upper right")
-    ax.set_title(title or "training loss")
+    ax.set_title(textwrap.fill(title or "training loss", 80), fontsize=10)  # long run titles wrap, not clip
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -77,7 +77,7 @@ class TwoPhaseTask(Task):
     name = "twophase"
     resumable = frozenset({"phase2_steps", "checkpoint_every", "log_every", "threads", "device"})
     ylabel = "L1 + lambda_vgg VGG + lambda_ssim (1 - SSIM)"
-    curves = ("loss", "l1", "ssim", "vgg", "mef")
+    curves = ("loss", "l1", "ssim", "vgg", "mef", "grad")
 
     def __init__(self, cfg, pool=None):
         super().__init__(cfg, pool)
