@@ -24,10 +24,14 @@ from tests.conftest import REPO, mefb_pairs
 BUNDLED = {"densefuse": ("densefuse_finetune_grad.json", "lab-l"), "twophase": ("twophase_shipped.json", "rgb"),
            "sthdr": ("sthdr_shipped.json", "rgb")}
 # bundled weights that are a uniform average of runs (python -m edgemef.train.average_weights):
-# each run's recipe under configs/, with what its command line changed, in the averaged order
-AVERAGED = {"twophase": [("twophase_shipped.json", {"phase2_steps": 16000}),  # --resume --phase2-steps 16000
-                         ("twophase_finetune_wide.json", {}),  # init: the first run
-                         ("twophase_finetune_mef.json", {})]}  # init: the average of the first two
+# each run's recipe under configs/, with what its command line changed, in the averaged order; a
+# nested list is a source that is itself an average (its runs recorded under it)
+THREE_RUN_AVERAGE = [("twophase_shipped.json", {"phase2_steps": 16000}),  # --resume --phase2-steps 16000
+                     ("twophase_finetune_wide.json", {}),  # init: the first run
+                     ("twophase_finetune_mef.json", {})]  # init: the average of the first two
+AVERAGED = {"twophase": [THREE_RUN_AVERAGE,  # runs/tp_soup_mef3, bundled in stops 16-17
+                         # init: runs/tp_soup_mef3, run while those were the bundled weights
+                         ("twophase_finetune_grad.json", {"init": "edgemef/assets/weights/twophase.safetensors"})]}
 # the metrics each bundled network beats the plain average on (mefb-dev, every 8th pair)
 BEATS_AVERAGE = {"densefuse": ("mef_ssim", "qabf"), "twophase": ("mef_ssim", "qabf"), "sthdr": ("mef_ssim",)}
 NETWORKS = pytest.mark.parametrize("model", sorted(BUNDLED))
@@ -47,6 +51,19 @@ def test_bundled_files_exist_and_agree(model):
         assert m.output == "hdr" and m.extra["tonemap"] == "exposure-fusion"
 
 
+def _averaged_runs(sources: list[dict], recipes: list) -> list[tuple]:
+    """(recorded config, step, recipe file, changes) of every run under an average's sources."""
+    assert len(sources) == len(recipes)
+    runs = []
+    for src, recipe in zip(sources, recipes):
+        if isinstance(recipe, list):
+            runs += _averaged_runs(src["sources"], recipe)
+        else:
+            assert "sources" not in src, src["path"]
+            runs.append((src["config"], src["step"], *recipe))
+    return runs
+
+
 @NETWORKS
 def test_recipe_recorded_beside_the_weights_is_the_shipped_config(model):
     from safetensors import safe_open
@@ -55,9 +72,8 @@ def test_recipe_recorded_beside_the_weights_is_the_shipped_config(model):
         meta = f.metadata()
     if model in AVERAGED:
         sources = json.loads(meta["edgemef.sources"])
-        assert len(sources) == len(AVERAGED[model])
-        runs = [(s["config"], s["step"], name, changes) for s, (name, changes) in zip(sources, AVERAGED[model])]
-        assert json.loads(meta["edgemef.config"]) == sources[0]["config"]  # the first run's, kept
+        assert json.loads(meta["edgemef.config"]) == sources[0]["config"]  # the first source's, kept
+        runs = _averaged_runs(sources, AVERAGED[model])
     else:
         runs = [(json.loads(meta["edgemef.config"]), int(meta["edgemef.step"]), BUNDLED[model][0], {})]
     for recorded, step, name, changes in runs:

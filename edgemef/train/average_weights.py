@@ -5,8 +5,8 @@
 Runs fine-tuned from the same weights (``edgemef train ... --init``) stay in one basin, and their
 uniform average often scores above each of them. Every input must hold the same network with the
 same architecture; the output keeps the first input's manifest and training config, and records
-every input's path, step and training config in its ``edgemef.sources`` metadata (and a line in
-``edgemef.notes``). Written atomically.
+every input's path, step and training config in its ``edgemef.sources`` metadata (an input that
+is an average brings its own sources along), and a line in ``edgemef.notes``. Written atomically.
 """
 from __future__ import annotations
 
@@ -19,9 +19,13 @@ from edgemef.errors import EdgemefError
 
 
 def _source(path: Path, meta: dict[str, str]) -> dict:
-    """What the averaged file records of one input: its path, step and training config."""
-    return {"path": str(path), "step": int(meta.get("edgemef.step", 0)),
-            "config": json.loads(meta.get("edgemef.config", "{}") or "{}")}
+    """What the averaged file records of one input: its path, step and training config, and, for
+    an input that is itself an average, its own ``sources`` (so nested averages keep every run)."""
+    src = {"path": str(path), "step": int(meta.get("edgemef.step", 0)),
+           "config": json.loads(meta.get("edgemef.config", "{}") or "{}")}
+    if meta.get("edgemef.sources"):
+        src["sources"] = json.loads(meta["edgemef.sources"])
+    return src
 
 
 def average(paths: list[Path], out: Path) -> Path:

@@ -31,6 +31,11 @@ def test_average_is_the_mean_of_the_tensors_and_keeps_the_manifest(tmp_path):
         assert torch.allclose(s[k], (a[k] + b[k]) / 2, atol=1e-7), k
     assert "uniform average of" in json.loads(meta["edgemef.notes"])[-1]
     assert [src["path"] for src in json.loads(meta["edgemef.sources"])] == [str(p) for p in paths]
+    # an average of an average keeps the inner runs under its first source
+    nested = average([out, paths[1]], tmp_path / "soup2.safetensors")
+    outer = json.loads(load_weights(nested)[2]["edgemef.sources"])
+    assert [s["path"] for s in outer] == [str(out), str(paths[1])] and "sources" not in outer[1]
+    assert [s["path"] for s in outer[0]["sources"]] == [str(p) for p in paths]
 
 
 def test_mixed_networks_and_missing_files_are_one_line_errors(tmp_path, capsys):
