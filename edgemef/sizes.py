@@ -5,7 +5,7 @@ Two orders, each where its users expect it:
 * **height x width** (``720x1280``) for model and tensor shapes: ``edgemef export --shape``,
   ``edgemef bench --shape``, ``edgemef synth --size``, latency tables. Tensors are laid out
   (N, C, H, W) and ONNX / TensorRT profiles read that way.
-* **width x height** (``1280x720``) for camera and video frames: ``edgemef camera --size`` and
+* **width x height** (``1280x720``) for camera and video frames: ``edgemef fuse --camera ... --size`` and
   the camera and alignment benchmarks, as V4L2, GStreamer caps and video files state them.
 
 A malformed or out-of-range size raises :class:`~edgemef.errors.EdgemefError` with one line that
