@@ -18,8 +18,8 @@ from edgemef.sizes import click_callback, parse_hw
               help="Number of bracket sets to render.")
 @click.option("--seed", "-s", type=click.IntRange(min=0), default=0, show_default=True,
               help="Sequence seed; set i uses a seed derived from (seed, i), as SyntheticBrackets does.")
-@click.option("--size", default="256x256", show_default=True, callback=click_callback(parse_hw, minimum=32, maximum=4096),
-              help="Frame size as HxW (height x width).")
+@click.option("--size", default="256x256", show_default=True,
+              callback=click_callback(parse_hw, minimum=32, maximum=4096), help="Frame size as HxW (height x width).")
 @click.option("--ev-gap", nargs=2, type=float, default=(2.0, 6.0), show_default=True,
               help="Range MIN MAX of the EV difference between the over and the under frame.")
 @click.option("--contact-rows", type=click.IntRange(min=0), default=8, show_default=True,
