@@ -149,14 +149,13 @@ def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, lambda_gr
         edgemef train twophase --config configs/twophase_default.json --vgg-weights vgg19.pth
     """
     from edgemef.train.rgb_config import load_model_config
+    from edgemef.train.twophase_task import extra_terms
 
     cfg = load_model_config("twophase", config_file, phase1_steps=phase1_steps, phase2_steps=phase2_steps,
                             fused_target=fused_target, lambda_mef=lambda_mef, lambda_grad=lambda_grad,
                             vgg_weights=vgg_weights, batch=batch, crop=crop, device=device, seed=seed, threads=threads)
-    mef = (f", MEF-SSIM x{cfg.lambda_mef:g}" if cfg.lambda_mef else "") + (
-        f", edges x{cfg.lambda_grad:g}" if cfg.lambda_grad else "")
     _train(_with_data(cfg, dynamic, shift_prob, init), out, resume, quiet,
-           f"phase 1 {cfg.phase1_steps} + phase 2 {cfg.phase2_steps} (target {cfg.fused_target}{mef}), "
+           f"phase 1 {cfg.phase1_steps} + phase 2 {cfg.phase2_steps} (target {cfg.fused_target}{extra_terms(cfg)}), "
            f"VGG {'on' if cfg.vgg_weights and cfg.lambda_vgg else 'OFF'}")
 
 

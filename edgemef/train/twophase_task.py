@@ -25,6 +25,12 @@ from edgemef.manifest import Manifest
 from edgemef.train.tasks import Phase, Task, schedule_lr
 
 
+def extra_terms(cfg) -> str:
+    """', MEF-SSIM x3, edges x1': phase 2's terms beyond the paper's loss, for titles and logs."""
+    return ((f", MEF-SSIM x{cfg.lambda_mef:g}" if cfg.lambda_mef else "")
+            + (f", edges x{cfg.lambda_grad:g}" if cfg.lambda_grad else ""))
+
+
 def grey(x: torch.Tensor) -> torch.Tensor:
     """(B, 3k, H, W) RGB images -> (B, k, H, W) grey planes, with MATLAB's rgb2gray weights
     (:data:`edgemef.metrics.matlab_compat.GRAY_WEIGHTS`, rounded to the 4 places the shipped
@@ -96,10 +102,8 @@ class TwoPhaseTask(Task):
     @property
     def plot_title(self) -> str:
         vgg = "VGG on" if self.criterion.vgg_enabled else "VGG OFF"
-        mef = f", MEF-SSIM x{self.cfg.lambda_mef:g}" if self.cfg.lambda_mef else ""
-        grad = f", edges x{self.cfg.lambda_grad:g}" if self.cfg.lambda_grad else ""
         return (f"twophase: phase 1 (EV0) {self.cfg.phase1_steps} + phase 2 ({self.cfg.fused_target}) "
-                f"{self.cfg.phase2_steps} steps, {vgg}{mef}{grad}")
+                f"{self.cfg.phase2_steps} steps, {vgg}{extra_terms(self.cfg)}")
 
     def setup(self, device):
         super().setup(device)
