@@ -25,8 +25,10 @@ DEFAULT_NETWORKS: dict[str, tuple[str, str]] = {
                             "exposure fusion (--tonemap)"),
 }
 
-# load() options applied to every network method (set with configure_networks, e.g. --threads)
+# load() options applied to every network method (set with configure_networks, e.g. --threads);
+# 'tonemap' only reaches the bundled networks that output radiance
 NETWORK_OPTIONS: dict[str, Any] = {}
+HDR_NETWORKS = frozenset({"sthdr"})
 
 
 def artifact_method(path: str | os.PathLike, **load_options: Any) -> FuseFn:
@@ -61,7 +63,7 @@ def register_default_networks() -> list[str]:
     for name, (filename, summary) in DEFAULT_NETWORKS.items():
         path = WEIGHTS_DIR / filename
         if path.is_file():
-            register_artifact(path, name, summary)
+            register_artifact(path, name, summary, **({} if name in HDR_NETWORKS else {"tonemap": None}))
             names.append(name)
     return names
 
@@ -96,6 +98,6 @@ def choose_method(method: str, model: str | os.PathLike | None = None, threads: 
 
         check_artifact(model, backend)  # fail fast: missing file, engine not installed, no manifest
         method = register_artifact(model, threads=threads, backend=backend, tonemap=tonemap)
-    if tonemap and not hasattr(get_method(method), "manifest"):
-        raise EdgemefError(f"--tonemap applies to HDR networks (e.g. -m sthdr); '{method}' is not a network")
+    if tonemap and getattr(getattr(get_method(method), "manifest", None), "output", None) != "hdr":
+        raise EdgemefError(f"--tonemap applies to HDR networks (e.g. -m sthdr); '{method}' outputs a display image")
     return method

@@ -50,6 +50,13 @@ def test_bad_inputs_give_one_line_errors(tmp_path, mefb_dir):
         assert res.stderr.startswith("edgemef: error:") and message in res.stderr
         assert res.stderr.count("\n") == 1 and "Traceback" not in res.output
     assert not (tmp_path / "o.png").exists()
+    # a --tonemap left in the process's network options reaches only the HDR network
+    from edgemef.fusion import get_method
+    from edgemef.runtimes.methods import NETWORK_OPTIONS
+
+    assert NETWORK_OPTIONS.get("tonemap") == "reinhard"
+    ims = [b.image[:64, :64] for b in load_brackets([a, b])]
+    assert get_method("densefuse")(ims).shape == (64, 64, 3)
 
 
 def test_failed_run_keeps_existing_output(tmp_path, mefb_dir):
