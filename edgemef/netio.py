@@ -57,6 +57,8 @@ class NetContext:
             per image, not per pixel: every tile of a tiled image gets the same.
         ratios: the :class:`~edgemef.hdr.ExposureRatios` behind an 'exposure_ratios' input, else None.
         notes: remarks for the caller (e.g. that the exposure ratios were estimated).
+        frames: for HDR networks, the (unpadded) input frames, darkest first: 'exposure-fusion'
+            re-exposes the radiance in their own tone curves (:mod:`edgemef.tonecurve`); else [].
     """
 
     height: int
@@ -66,6 +68,7 @@ class NetContext:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     ratios: ExposureRatios | None = None
     notes: list[str] = field(default_factory=list)
+    frames: list[np.ndarray] = field(default_factory=list)
 
 
 def _check_manifest(manifest: Manifest) -> None:
@@ -199,7 +202,9 @@ def prepare_input(images: list, manifest: Manifest,
     x = np.stack(planes)[None].astype(np.float32, copy=False)
     x = pad_image(_to_range(x, manifest.input_range), hp, wp)
     extra, ratios, notes = make_extra_inputs(images, manifest, times)
-    return np.ascontiguousarray(x, dtype=np.float32), NetContext(h, w, (hp, wp), labs, extra, ratios, notes)
+    frames = list(images) if manifest.output == "hdr" else []
+    return (np.ascontiguousarray(x, dtype=np.float32),
+            NetContext(h, w, (hp, wp), labs, extra, ratios, notes, frames))
 
 
 def white_point(hdr: np.ndarray, percentile: float = WHITE_PERCENTILE) -> float:
@@ -218,7 +223,7 @@ def reexpose(hdr: np.ndarray, scales, gamma: float = GAMMA) -> list[np.ndarray]:
 
 
 def tonemap(hdr: np.ndarray, method: str = DEFAULT_TONEMAP, white: float | None = None,
-            gamma: float = GAMMA, ratios=None) -> np.ndarray:
+            gamma: float = GAMMA, ratios=None, frames=None) -> np.ndarray:
     """Linear radiance (>= 0, 1 = the reference exposure's white) -> display values in [0, 1].
 
     'reinhard': the global extended Reinhard curve ``x (1 + x / W**2) / (1 + x)`` per
@@ -232,6 +237,9 @@ def tonemap(hdr: np.ndarray, method: str = DEFAULT_TONEMAP, white: float | None 
     them: at 1 / W and 1) by :func:`reexpose`, and those virtual frames are fused by OpenCV's
     Mertens exposure fusion, so each region keeps the local contrast of the exposure that shows
     it best instead of the compressed contrast of one global curve. Needs an (H, W, 3) image.
+    With ``frames`` (the input frames, one per ratio, same order and size as the radiance) each
+    virtual frame first gets its frame's own tone curve (:func:`edgemef.tonecurve.match_frames`),
+    so the result is in the camera's look rather than a pure gamma's.
     """
     x = np.maximum(np.asarray(hdr, np.float32), 0.0)
     w = white_point(x) if white is None else max(float(white), 1e-6)
@@ -243,13 +251,25 @@ def tonemap(hdr: np.ndarray, method: str = DEFAULT_TONEMAP, white: float | None 
     if method == "exposure-fusion":
         if x.ndim != 3 or x.shape[-1] != 3:
             raise EdgemefError(f"'exposure-fusion' tone-mapping needs an (H, W, 3) image, got shape {x.shape}")
-        scales = sorted({float(r) for r in np.ravel(ratios)}) if ratios is not None else [1.0 / w, 1.0]
+        if frames is not None and ratios is not None:
+            scales = [float(r) for r in np.ravel(ratios)]
+            if len(frames) != len(scales) or any(np.shape(f) != x.shape for f in frames):
+                raise EdgemefError(f"'exposure-fusion' tone-mapping got {len(frames)} frames for {len(scales)} "
+                                   f"exposure ratios, or frames of another size than the {x.shape} radiance")
+        else:
+            frames = None
+            scales = sorted({float(r) for r in np.ravel(ratios)}) if ratios is not None else [1.0 / w, 1.0]
         if len(scales) < 2 or min(scales) <= 0:
             raise EdgemefError(f"'exposure-fusion' tone-mapping needs two or more positive exposure ratios, "
                                f"got {list(np.ravel(ratios))}")
         from edgemef.fusion import fuse_mertens  # OpenCV only; imported here to keep netio's imports light
 
-        return fuse_mertens(reexpose(x, scales, gamma))
+        virtual = reexpose(x, scales, gamma)
+        if frames is not None:
+            from edgemef.tonecurve import match_frames
+
+            virtual = match_frames(virtual, [np.asarray(f, np.float32) for f in frames])
+        return fuse_mertens(virtual)
     raise EdgemefError(f"unknown tone-mapping '{method}' (use {', '.join(TONEMAPS)})")
 
 
@@ -275,16 +295,18 @@ def set_tonemap(manifest: Manifest, method: str) -> None:
     manifest.extra["tonemap"] = method
 
 
-def display_hdr(out: np.ndarray, manifest: Manifest, ratios=None, white: float | None = None) -> np.ndarray:
+def display_hdr(out: np.ndarray, manifest: Manifest, ratios=None, white: float | None = None,
+                frames=None) -> np.ndarray:
     """(C, H, W) radiance -> (C, H, W) display values, by the manifest's ``extra['tonemap']``
     (default :data:`DEFAULT_TONEMAP`); 'exposure-fusion' re-exposes at the frames' exposure
-    ``ratios`` and needs RGB, the curves use the white point ``white`` (default: the image's)."""
+    ``ratios`` (in the ``frames``' own tone curves when given) and needs RGB, the curves use the
+    white point ``white`` (default: the image's)."""
     method = str(manifest.extra.get("tonemap", DEFAULT_TONEMAP))
     if method != "exposure-fusion":
         return tonemap(out, method, white=white)
     if out.shape[0] != 3:
         raise EdgemefError("'exposure-fusion' tone-mapping needs an RGB network output")
-    return tonemap(out.transpose(1, 2, 0), method, white=white, ratios=ratios).transpose(2, 0, 1)
+    return tonemap(out.transpose(1, 2, 0), method, white=white, ratios=ratios, frames=frames).transpose(2, 0, 1)
 
 
 def finish_output(y: np.ndarray, ctx: NetContext, manifest: Manifest, display: bool = True) -> np.ndarray:
@@ -316,7 +338,8 @@ def finish_output(y: np.ndarray, ctx: NetContext, manifest: Manifest, display: b
     if manifest.output == "hdr":
         if not display and manifest.colour_space == "rgb":
             return np.ascontiguousarray(np.maximum(out, 0.0).transpose(1, 2, 0), dtype=np.float32)
-        out = display_hdr(out, manifest, ctx.ratios.ratios if ctx.ratios is not None else None)
+        out = display_hdr(out, manifest, ctx.ratios.ratios if ctx.ratios is not None else None,
+                          frames=ctx.frames or None)
     if manifest.colour_space == "lab-l":
         return color.compose(out[0], merged_chroma(ctx.labs, manifest.chroma))
     return np.ascontiguousarray(np.clip(out.transpose(1, 2, 0), 0.0, 1.0), dtype=np.float32)

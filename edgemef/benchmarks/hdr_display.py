@@ -11,7 +11,8 @@ bound with no network at all:
 * real pairs (``--pairs DIR``, e.g. mefb-dev): the classical HDR merge of the frames
   (:func:`edgemef.hdr.merge_radiance`, estimated exposure ratios), shown by each tone map;
 
-with Mertens exposure fusion of the same frames beside them, scored the same way.
+'exposure-fusion' is scored twice: re-exposed by a pure gamma, and in the frames' own tone curves
+(:mod:`edgemef.tonecurve`), which is what ``edgemef fuse`` shows; Mertens exposure fusion of the same frames beside them, scored the same way.
 
     python -m edgemef.benchmarks.hdr_display --pairs ../shared/data/mefb-dev --synthetic 32
 """
@@ -32,16 +33,21 @@ from edgemef.metrics import score
 from edgemef.netio import TONEMAPS, tonemap
 
 METRICS = ("mef_ssim", "qabf")
+MATCHED = "exposure-fusion in the frames' own tone curves (what edgemef fuse shows)"
 
 
 def score_rows(items, label: str, desc: str) -> dict[str, dict[str, float]]:
     """Mean metrics per row over ``items`` = [(frames, ratios, radiance)]: the radiance shown by
     each tone map, and Mertens of the frames."""
+    matched = f"{label}, {MATCHED}"
     rows: dict[str, list[dict]] = {f"{label}, {t}": [] for t in TONEMAPS}
+    rows[matched] = []
     rows["Mertens (the frames themselves)"] = []
     for frames, ratios, radiance in tqdm(items, desc=desc, leave=False, file=sys.stderr):
         for t in TONEMAPS:
             rows[f"{label}, {t}"].append(score(tonemap(radiance, t, ratios=ratios), frames, names=list(METRICS)))
+        shown = tonemap(radiance, "exposure-fusion", ratios=ratios, frames=frames)
+        rows[matched].append(score(shown, frames, names=list(METRICS)))
         rows["Mertens (the frames themselves)"].append(score(fuse_mertens(frames), frames, names=list(METRICS)))
     return {k: {m: float(np.mean([r[m] for r in v])) for m in METRICS} for k, v in rows.items()}
 
