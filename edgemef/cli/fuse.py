@@ -45,7 +45,8 @@ def format_timings(timings: dict[str, float]) -> str:
 @click.option("--tonemap", type=click.Choice(list(TONEMAPS)), default=None,
               help="How an HDR network (sthdr) shows its radiance: 'reinhard', a global curve; 'mu-law', "
                    "flat, for comparisons; 'exposure-fusion', local: the radiance re-exposed at the "
-                   "inputs' exposure ratios and fused by Mertens. Default: the artifact's own choice.")
+                   "inputs' exposure ratios, in each input's own tone curve, and fused by Mertens. "
+                   "Default: the artifact's own choice.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @camera_options
 def fuse_cmd(images, output, method, align, reference, bit_depth, model, threads, backend, tonemap, quiet,
