@@ -16,8 +16,8 @@ HDR outputs (``manifest.output == 'hdr'``: linear radiance, 1 = the reference fr
 tone-mapped for display by :func:`tonemap`, as the manifest's ``extra['tonemap']`` says, by default
 'exposure-fusion': the radiance re-exposed at the input frames' exposure ratios, in each frame's
 own tone curve (:mod:`edgemef.tonecurve`), and fused by Mertens, a local operator. 'reinhard' is
-a global extended Reinhard curve whose white point is the image's 99.9th-percentile radiance (at least 1), then the display gamma 1/2.2: with no radiance
-above the reference's white it is the identity (the reference exposure), brighter radiance is
+a global extended Reinhard curve whose white point is the image's 99.9th-percentile radiance (at
+least 1), then the display gamma 1/2.2: with no radiance above the reference's white it is the identity (the reference exposure), brighter radiance is
 compressed into the top of the range instead of clipped. Shown by that global curve, even the
 renderer's true radiance scores MEF-SSIM 0.907 against Mertens' 0.957 on the synthetic test sets,
 0.947 by exposure fusion with a pure gamma, 0.954 in the frames' own tone curves
@@ -240,7 +240,8 @@ def tonemap(hdr: np.ndarray, method: str = DEFAULT_TONEMAP, white: float | None 
     it best instead of the compressed contrast of one global curve. Needs an (H, W, 3) image.
     With ``frames`` (the input frames, one per ratio, same order and size as the radiance) each
     virtual frame first gets its frame's own tone curve (:func:`edgemef.tonecurve.match_frames`),
-    so the result is in the camera's look rather than a pure gamma's.
+    so the result is in the camera's look rather than a pure gamma's (without ``ratios`` the
+    frames are not used).
     """
     x = np.maximum(np.asarray(hdr, np.float32), 0.0)
     w = white_point(x) if white is None else max(float(white), 1e-6)

@@ -12,7 +12,8 @@ bound with no network at all:
   (:func:`edgemef.hdr.merge_radiance`, estimated exposure ratios), shown by each tone map;
 
 'exposure-fusion' is scored twice: re-exposed by a pure gamma, and in the frames' own tone curves
-(:mod:`edgemef.tonecurve`), which is what ``edgemef fuse`` shows; Mertens exposure fusion of the same frames beside them, scored the same way.
+(:mod:`edgemef.tonecurve`), which is what ``edgemef fuse`` shows. Mertens exposure fusion of the
+same frames stands beside them, scored the same way.
 
     python -m edgemef.benchmarks.hdr_display --pairs ../shared/data/mefb-dev --synthetic 32
 """
