@@ -17,8 +17,9 @@ tone-mapped for display by :func:`tonemap`, as the manifest's ``extra['tonemap']
 'exposure-fusion': the radiance re-exposed at the input frames' exposure ratios, in each frame's
 own tone curve (:mod:`edgemef.tonecurve`), and fused by Mertens, a local operator. 'reinhard' is
 a global extended Reinhard curve whose white point is the image's 99.9th-percentile radiance (at
-least 1), then the display gamma 1/2.2: with no radiance above the reference's white it is the identity (the reference exposure), brighter radiance is
-compressed into the top of the range instead of clipped. Shown by that global curve, even the
+least 1), then the display gamma 1/2.2: with no radiance above the reference's white it is the
+identity (the reference exposure), brighter radiance is compressed into the top of the range
+instead of clipped. Shown by that global curve, even the
 renderer's true radiance scores MEF-SSIM 0.907 against Mertens' 0.957 on the synthetic test sets,
 0.947 by exposure fusion with a pure gamma, 0.954 in the frames' own tone curves
 (``python -m edgemef.benchmarks.hdr_display``).
