@@ -82,6 +82,11 @@ def test_demo_writes_fused_and_side_by_side(tmp_path):
     img = load_image(fused[0]).image
     assert 0.15 < float(np.mean(img)) < 0.85
     assert "timings:" in res.stdout
+    bad = run("demo", "-o", tmp_path / "x", "--method", "nosuch")
+    assert bad.exit_code == 2 and "unknown method 'nosuch'" in bad.stderr and not (tmp_path / "x").exists()
+    (tmp_path / "file").write_bytes(b"")
+    bad = run("demo", "-o", tmp_path / "file" / "sub", "--method", "mertens")
+    assert bad.exit_code == 2 and "cannot create the output folder" in bad.stderr and "Traceback" not in bad.output
 
 
 def test_console_script_exit_code(tmp_path):

@@ -43,7 +43,13 @@ def demo_cmd(out_dir, methods, align):
     from edgemef.samples import sample_sets
 
     methods = list(methods) or list(METHODS)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:  # before any work; a known method that fails on a scene is skipped below
+        raise EdgemefError(f"unknown method '{unknown[0]}' (choose from: {', '.join(METHODS)})")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise EdgemefError(f"{out_dir}: cannot create the output folder ({e.strerror})") from None
     for name, files in sample_sets():
         brackets = load_brackets(files)
         h, w = brackets[0].image.shape[:2]

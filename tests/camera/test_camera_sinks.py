@@ -1,4 +1,6 @@
 """Sinks: a video appears only when complete and playable; images are numbered; clear refusals."""
+import os
+
 import numpy as np
 import pytest
 
@@ -25,6 +27,9 @@ def test_video_is_renamed_into_place_only_when_closed(tmp_path, suffix):
     assert len(decoded) == 5 and decoded[0].shape == (48, 64, 3)
     assert decoded[0].mean() < decoded[-1].mean()
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
 
 
 def test_video_without_frames_leaves_nothing_and_rejects_size_change(tmp_path):
