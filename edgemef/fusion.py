@@ -37,10 +37,15 @@ def register_method(name: str, summary: str, factory: Callable[[], FuseFn]) -> N
     _BUILT.pop(name, None)
 
 
-def get_method(name: str) -> FuseFn:
-    """The callable for a registered method, built once per process."""
+def require_method(name: str) -> None:
+    """Raise a one-line :class:`EdgemefError` unless ``name`` is a registered method (nothing is built)."""
     if name not in METHODS:
         raise EdgemefError(f"unknown method '{name}' (choose from: {', '.join(METHODS)})")
+
+
+def get_method(name: str) -> FuseFn:
+    """The callable for a registered method, built once per process."""
+    require_method(name)
     if name not in _BUILT:
         _BUILT[name] = METHODS[name].factory()
     return _BUILT[name]

@@ -207,6 +207,13 @@ def save_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8, g
     return p
 
 
+def normal_permissions(path: str | os.PathLike, executable: bool = False) -> None:
+    """Give a temporary file (mkstemp makes 0600) the permissions a new file gets under the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if executable else 0o666) & ~umask)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``."""
     p = Path(path)
@@ -218,9 +225,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except OSError as e:
         raise EdgemefError(f"{p}: cannot write here ({e.strerror})") from None
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
+        normal_permissions(tmp)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from edgemef.errors import EdgemefError
 from edgemef.export.targets import Target, validate
+from edgemef.io import normal_permissions
 from edgemef.manifest import Manifest
 
 
@@ -432,9 +433,7 @@ def _in_order(files: list[Path]) -> list[Path]:
 
 def _place(staged: Path, folder: Path) -> Path:
     """Move a staged file into the output folder with ordinary permissions (temp files are 0600)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    os.chmod(staged, (0o777 if os.access(staged, os.X_OK) else 0o666) & ~mask)
+    normal_permissions(staged, executable=os.access(staged, os.X_OK))
     dest = folder / staged.name
     os.replace(staged, dest)
     return dest

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from edgemef.errors import EdgemefError
-from edgemef.io import IMAGE_SUFFIXES, save_image, to_uint
+from edgemef.io import IMAGE_SUFFIXES, normal_permissions, save_image, to_uint
 
 VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
 
@@ -75,9 +75,7 @@ class VideoSink(Sink):
     def _open(self, size: tuple[int, int]) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".part{self.path.suffix}", dir=self.parent)
         os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the finished video gets normal permissions
+        normal_permissions(tmp)
         self._tmp = Path(tmp)
         fps = self.fps if self.fps > 0 else 15.0
         writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*self.fourcc), fps, size)

@@ -38,14 +38,13 @@ def demo_cmd(out_dir, methods, align):
     """
     from edgemef.cli.fuse import format_timings
     from edgemef.errors import EdgemefError
-    from edgemef.fusion import METHODS, fuse
+    from edgemef.fusion import METHODS, fuse, require_method
     from edgemef.io import load_brackets, save_image
     from edgemef.samples import sample_sets
 
     methods = list(methods) or list(METHODS)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:  # before any work; a known method that fails on a scene is skipped below
-        raise EdgemefError(f"unknown method '{unknown[0]}' (choose from: {', '.join(METHODS)})")
+    for method in methods:  # before any work; a known method that fails on a scene is skipped below
+        require_method(method)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
