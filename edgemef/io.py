@@ -171,6 +171,9 @@ def to_uint(image: np.ndarray, bit_depth: int = 8) -> np.ndarray:
     return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+EIGHT_BIT_SUFFIXES = (".jpg", ".jpeg", ".bmp")  # formats that hold 8 bits per channel only
+
+
 def check_output_path(path: str | os.PathLike) -> Path:
     """Fail early (before any work) when an image cannot be written to ``path``."""
     p = Path(path)
@@ -196,7 +199,7 @@ def save_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8, g
     """
     p = check_output_path(path)
     suffix = p.suffix.lower()
-    if bit_depth == 16 and suffix in (".jpg", ".jpeg", ".bmp"):
+    if bit_depth == 16 and suffix in EIGHT_BIT_SUFFIXES:
         bit_depth = 8
     out = to_uint(image, bit_depth)
     out = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY) if gray else cv2.cvtColor(out, cv2.COLOR_RGB2BGR)

@@ -81,6 +81,12 @@ def configure_networks(**load_options: Any) -> None:
         register_default_networks()
 
 
+def is_network(method: str) -> bool:
+    """Whether ``method`` names a network (a bundled one or a registered artifact), not a
+    classical fusion."""
+    return method in DEFAULT_NETWORKS or method.startswith("model:")
+
+
 def choose_method(method: str, model: str | os.PathLike | None = None, threads: int | None = None,
                   backend: str | None = None, tonemap: str | None = None) -> str:
     """The fusion method ``edgemef fuse`` options name: ``method``, or the ``model`` artifact

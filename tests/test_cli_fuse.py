@@ -11,7 +11,7 @@ from tests.conftest import mefb_pairs
 
 
 def run(*args):
-    return CliRunner().invoke(cli, list(map(str, args)))
+    return CliRunner().invoke(cli, list(map(str, args)), prog_name="edgemef")
 
 
 def test_every_command_has_help():
@@ -119,3 +119,45 @@ def test_a_two_exposure_network_given_three_fuses_the_extremes():
     assert np.array_equal(res.image, direct.image)
     mertens = fuse(three, method="mertens", align=True)
     assert len(mertens.homographies) == 3 and not mertens.notes  # classical methods take all three
+
+
+def test_options_that_would_do_nothing_are_refused(tmp_path, mefb_dir):
+    """An option that cannot apply is an error, not silently ignored."""
+    _, (a, b) = mefb_pairs()[0]
+    o = tmp_path / "o.png"
+    cases = [
+        ((a, b, "-o", o, "--model", tmp_path / "m.onnx", "-m", "densefuse"), "--model and --method"),
+        ((a, b, "-o", o, "--threads", "2"), "--threads applies to network methods"),
+        ((a, b, "-o", o, "-m", "average", "--backend", "openvino"), "--backend applies to network methods"),
+        ((a, b, "-o", o, "--frames", "5"), "--frames applies with --camera only"),
+        ((a, b, "-o", o, "--display"), "--display applies with --camera only"),
+        ((a, b, "-o", o, "--exposures", "100,200"), "--exposures applies with --camera only"),
+        ((a, b, "-o", tmp_path / "o.jpg", "--bit-depth", "16"), "holds 8 bits"),
+        ((a, b, "-o", tmp_path / "o.bmp", "--bit-depth", "16"), "holds 8 bits"),
+    ]
+    for args, message in cases:
+        res = run("fuse", *args)
+        assert res.exit_code == 2, (args, res.output)
+        assert res.stderr.startswith("edgemef: error:") and message in res.stderr, (args, res.stderr)
+        assert res.stderr.count("\n") == 1
+    assert not list(tmp_path.iterdir())
+    ok = run("fuse", a, b, "-o", tmp_path / "o16.png", "--bit-depth", "16", "-q")
+    assert ok.exit_code == 0 and load_image(tmp_path / "o16.png").bit_depth == 16
+
+
+def test_usage_errors_are_one_line():
+    """click's own usage errors (bad option values, unknown options, a missing -o) also get one
+    line on stderr with a pointer to --help, and exit code 2."""
+    cases = [
+        (("fuse", "a.png", "b.png", "-o", "x.png", "--threads", "0"), "'--threads'"),
+        (("fuse", "a.png", "b.png"), "Missing option '-o'"),
+        (("fuse", "a.png", "--nosuch"), "No such option '--nosuch'"),
+        (("export", "--target", "onnx"), "Missing option '--model'"),
+        (("nosuch",), "No such command 'nosuch'"),
+    ]
+    for args, message in cases:
+        res = run(*args)
+        assert res.exit_code == 2, (args, res.output)
+        assert res.stderr.startswith("edgemef: error:") and message in res.stderr, (args, res.stderr)
+        assert res.stderr.count("\n") == 1, res.stderr
+        assert f"(see 'edgemef {args[0]} --help')" in res.stderr or args == ("nosuch",)

@@ -31,9 +31,18 @@ class UserError(click.ClickException):
         click.echo(f"edgemef: error: {self.format_message()}", err=True, file=file)
 
 
+def one_line_usage(e: click.UsageError) -> UserError:
+    """click's usage error (bad value, unknown option, missing option...) as one line that points
+    at the command's --help, instead of click's usage block."""
+    ctx = e.ctx or click.get_current_context(silent=True)
+    where = ctx.command_path if ctx is not None else "edgemef"
+    return UserError(f"{e.format_message().rstrip('.')} (see '{where} --help')")
+
+
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when that subcommand is used, and turns
-    :class:`EdgemefError` (and a missing optional dependency) into a one-line error."""
+    :class:`EdgemefError`, click's usage errors and a missing optional dependency into a one-line
+    error."""
 
     def list_commands(self, ctx):
         return sorted(COMMANDS)
@@ -49,9 +58,21 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as e:
+            raise one_line_usage(e) from None
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as e:
+            raise one_line_usage(e) from None
         except EdgemefError as e:
             raise UserError(str(e)) from None
         except ModuleNotFoundError as e:

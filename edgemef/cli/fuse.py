@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from edgemef.cli.camera import camera_options
+from edgemef.cli.camera import CAMERA_PARAMS, camera_options
 from edgemef.fusion import METHODS
 from edgemef.netio import TONEMAPS
 
@@ -18,6 +18,29 @@ def format_timings(timings: dict[str, float]) -> str:
     """One line: each stage's time in ms and the total."""
     parts = [f"{k} {v * 1e3:.1f} ms" for k, v in timings.items()]
     return "timings: " + ", ".join(parts) + f" | total {sum(timings.values()) * 1e3:.1f} ms"
+
+
+def _refuse_unused_options(ctx: click.Context, with_camera: bool, method: str, model) -> None:
+    """An option given on the command line that this run would ignore is an error, not a no-op."""
+    from click.core import ParameterSource
+
+    from edgemef.errors import EdgemefError
+    from edgemef.runtimes.methods import is_network
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+
+    if model is not None and given("method"):
+        raise EdgemefError("--model and --method are alternatives: give one (--model runs that artifact)")
+    if model is None and not is_network(method):
+        for name in ("threads", "backend"):
+            if given(name):
+                raise EdgemefError(f"--{name} applies to network methods; '{method}' is classical")
+    if not with_camera:
+        for name in CAMERA_PARAMS[1:]:
+            if given(name):
+                flag = next(o for o in ctx.command.params if o.name == name).opts[-1]
+                raise EdgemefError(f"{flag} applies with --camera only")
 
 
 @click.command("fuse")
@@ -61,29 +84,35 @@ def fuse_cmd(images, output, method, align, reference, bit_depth, model, threads
     """
     from edgemef.errors import EdgemefError
     from edgemef.fusion import fuse, get_method
-    from edgemef.io import check_output_path, load_brackets, save_image
+    from edgemef.io import EIGHT_BIT_SUFFIXES, check_output_path, load_brackets, save_image
 
+    _refuse_unused_options(click.get_current_context(), camera["camera"] is not None, method, model)
     if camera["camera"] is not None:  # live stream: edgemef/cli/camera.py
         from edgemef.cli.camera import run_camera_command
 
         return run_camera_command(images, output, method, align, reference, quiet, model=model, threads=threads,
                                   backend=backend, tonemap=tonemap, **camera)
     if output is None:
-        raise click.UsageError("Missing option '-o' / '--output'.")
+        raise click.UsageError("Missing option '-o' / '--output'.", ctx=click.get_current_context())
     if len(images) < 2 or len(images) > 3:
         raise EdgemefError(f"need 2 or 3 images, got {len(images)}")
     check_output_path(output)
+    eight_bit = output.suffix.lower() in EIGHT_BIT_SUFFIXES
+    if bit_depth == "16" and eight_bit:
+        raise EdgemefError(f"{output}: a {output.suffix} file holds 8 bits; use .png or .tif for --bit-depth 16")
     from edgemef.runtimes.methods import choose_method
 
     method = choose_method(method, model, threads, backend, tonemap)
     brackets = load_brackets(list(images))
     result = fuse(brackets, method=method, align=align, reference=reference)
     depth = int(bit_depth) if bit_depth else max(16 if b.bit_depth == 16 else 8 for b in brackets)
+    if depth == 16 and eight_bit:
+        result.notes.append(f"the inputs are 16-bit but a {output.suffix} file holds 8 bits: wrote 8-bit")
     gray = all(b.gray for b in brackets)
     save_image(output, result.image, bit_depth=depth, gray=gray)
     if not quiet:
         h, w = result.image.shape[:2]
-        click.echo(f"fused {len(brackets)} brackets ({w}x{h}) with {method} -> {output}")
+        click.echo(f"fused {len(brackets)} brackets ({w}x{h}, W x H) with {method} -> {output}")
         for note in result.notes:
             click.echo(f"note: {note}")
         click.echo(format_timings(result.timings))
