@@ -101,8 +101,9 @@ def _targets_help() -> str:
               help="Output folder for bench.json, bench.png and artifacts/ (the exported files). "
                    "Default: runs/bench/<timestamp>/.")
 @click.option("--quick", is_flag=True, help="A smoke run: 256x384, 1 set, 3 repeats, 1 warm-up (explicit options win).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or start line on stderr; the table still prints.")
 def bench_cmd(model, weights, random_weights, shape, threads, pairs, max_pairs, repeats, warmup, targets,
-              precisions, calib, out, quick):
+              precisions, calib, out, quick, quiet):
     """Benchmark fusion networks on this machine: every export target and precision that runs here, the
     PyTorch fp32 reference, OpenCV Mertens and enfuse, all in one run on the same brackets.
 
@@ -142,26 +143,35 @@ def bench_cmd(model, weights, random_weights, shape, threads, pairs, max_pairs, 
         raise EdgemefError("--weights needs one --model (not all)")
     if weights is not None and not weights.is_file():
         raise EdgemefError(f"{weights}: no such weights file")
-    if calib is not None and not calib.is_dir():
-        raise EdgemefError(f"{calib}: no such calibration folder")
     from edgemef.benchmarks.bench import BenchConfig, planned_targets, run_bench
 
-    if not planned_targets(target_list, precision_list):
+    planned = planned_targets(target_list, precision_list)
+    if not planned:
         raise EdgemefError(f"no export target supports {', '.join(precision_list or [])} among "
                            f"{', '.join(target_list or TARGETS)}")
+    if calib is not None:
+        if not calib.is_dir():
+            raise EdgemefError(f"{calib}: no such calibration folder")
+        if not any(precision == "int8" for _, precision in planned):
+            raise EdgemefError("--calib applies to int8 rows; none is planned (see --precisions)")
+        from edgemef.io import find_bracket_sets
+
+        find_bracket_sets(calib)  # an empty folder fails now, not after the other rows ran
     sets, label, pairs_dir = _sets(pairs)
     cfg = BenchConfig(models=models, out_dir=Path("."), sets=sets[:max_pairs], pairs_label=label, weights=weights,
                       random_weights=random_weights, shape=hw, threads=threads, max_pairs=max_pairs,
                       repeats=repeats, warmup=warmup, targets=target_list, precisions=precision_list,
-                      pairs_dir=pairs_dir, calib_dir=calib, calib_synthetic=d["calib_synthetic"], quick=quick)
+                      pairs_dir=pairs_dir, calib_dir=calib, calib_synthetic=d["calib_synthetic"], quick=quick,
+                      progress=not quiet)
     from edgemef.benchmarks.bench import load_networks
 
     networks = load_networks(cfg)  # missing or bad weights fail before anything is written
     cfg.out_dir = out_dir = _out_dir(out)
     import os
 
-    click.echo(f"edgemef bench: load average {' '.join(f'{v:.2f}' for v in os.getloadavg())} on "
-               f"{os.cpu_count()} CPUs; writing to {out_dir}", err=True)
+    if not quiet:
+        click.echo(f"edgemef bench: load average {' '.join(f'{v:.2f}' for v in os.getloadavg())} on "
+                   f"{os.cpu_count()} CPUs; writing to {out_dir}", err=True)
     result = run_bench(cfg, networks)
     from edgemef.benchmarks.bench_report import format_table, write_chart, write_json
 

@@ -94,7 +94,7 @@ def test_help_explains_every_option():
     r = run("--help")
     assert r.exit_code == 0
     for opt in ("--model", "--weights", "--random-weights", "--shape", "--threads", "--pairs", "--max-pairs",
-                "--repeats", "--warmup", "--targets", "--precisions", "--calib", "--out", "--quick"):
+                "--repeats", "--warmup", "--targets", "--precisions", "--calib", "--out", "--quick", "--quiet"):
         assert opt in r.output
     assert "tensorrt" in r.output and "Mertens" in r.output
 
@@ -127,6 +127,14 @@ def test_unreadable_pairs_folders_are_one_line_errors(tmp_path):
         assert r.exit_code == 2
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("edgemef: error: ") and message in lines[0], r.stderr
+    # a calibration folder is checked before anything runs, as `edgemef export` checks it
+    for extra, message in ((["--calib", str(empty)], "no bracket sets"),
+                           (["--calib", str(tmp_path), "--precisions", "fp32,fp16"], "--calib applies to int8")):
+        r = run("--model", "densefuse", "--random-weights", *extra, "-o", str(tmp_path / "out"))
+        assert r.exit_code == 2 and "int8" not in r.stdout
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("edgemef: error: ") and message in lines[0], r.stderr
+        assert not (tmp_path / "out").exists()
 
 
 def test_missing_weights_are_refused_unless_random_weights_is_asked_for(monkeypatch, tmp_path, mefb_dir):

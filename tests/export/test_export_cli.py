@@ -32,6 +32,9 @@ def test_help_lists_every_target_from_the_table():
     (["--target", "onnx", "--precision", "int8", "--calib-method", "kl"], "unknown --calib-method 'kl'"),
     (["--target", "openvino", "-o", "model.onnx"], "a 'openvino' artifact must end in .xml"),
     (["--target", "onnx", "--int8-fallback"], "--int8-fallback applies to --precision int8 only"),
+    (["--target", "onnx", "--calib-method", "entropy"], "--calib-method applies to --precision int8 only"),
+    (["--target", "openvino", "--precision", "fp16", "--calib-method", "minmax"],
+     "--calib-method applies to --precision int8 only"),
 ])
 def test_bad_arguments_are_one_line_errors(args, message):
     r = run("--model", "densefuse", *args)
