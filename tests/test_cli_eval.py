@@ -41,7 +41,8 @@ def _csv_rows(text: str) -> list[dict]:
 def test_help_lists_options():
     res = _run("--help")
     assert res.exit_code == 0
-    for opt in ("--pairs", "--method", "--no-align", "--save-dir", "--csv", "--metrics", "--limit", "mef_ssim"):
+    for opt in ("--pairs", "--method", "--no-align", "--save-dir", "--csv", "--metrics", "--max-pairs", "--limit",
+                "--quiet", "mef_ssim"):
         assert opt in res.stdout
 
 
@@ -97,6 +98,7 @@ def test_csv_file_saved_images_and_mean_table(pairs, tmp_path):
     mean_m = (float(good[0]["mef_ssim"]) + float(good[2]["mef_ssim"])) / 2
     assert float(mef_line[1]) == pytest.approx(mean_m, abs=1e-4)
     assert next(line for line in table if line.startswith("sets ok")).split()[2:] == ["2/3", "2/3"]
+    assert "4 of 6 fusion(s) scored (2 failed)" in res.stdout
     assert "eval" in res.stderr and "6/6" in res.stderr  # the tqdm bar
     assert res.stderr.count("warning: zz_broken") == 2
 
@@ -109,6 +111,9 @@ def test_csv_to_stdout_with_alignment_and_limit(pairs):
     assert len(rows) == 1 and rows[0]["method"] == "mertens" and rows[0]["error"] == ""
     assert float(rows[0]["align_ms"]) > 0 and 0.3 < float(rows[0]["qabf"]) < 1
     assert "mean over 1 bracket set(s)" in table and "qabf" in table
+    assert "eval" in res.stderr  # the progress bar
+    quiet = _run("--pairs", pairs, "--max-pairs", "1", "--metrics", "qabf", "-q")  # bench's name for --limit
+    assert quiet.exit_code == 0 and quiet.stdout.count("\n") == res.stdout.count("\n") and quiet.stderr == ""
 
 
 def test_every_set_failing_exits_2(tmp_path):

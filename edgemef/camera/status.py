@@ -64,14 +64,17 @@ class Summary:
             f"camera summary: {self.captured} pairs captured, {self.fused} fused, {self.dropped} dropped "
             f"(queue full), {rejected} frames rejected{f' ({why})' if why else ''}; stopped by {self.stopped_by}"
         ]
+        measured = self.fused > 1  # a rate needs two outputs
         if self.median_ms:
             stages = ", ".join(f"{k} {v:.1f} ms" for k, v in self.median_ms.items())
-            out.append(f"throughput {self.fps:.2f} fps over {self.elapsed:.1f} s; median per stage: {stages}")
+            rate = (f"throughput {self.fps:.2f} fps" if measured
+                    else f"throughput n/a ({self.fused} fused; a rate needs two)")
+            out.append(f"{rate} over {self.elapsed:.1f} s; median per stage: {stages}")
         if self.slowest:
-            share = 100.0 * self.fps / self.capacity if self.capacity else 0.0
+            share = f"throughput is {100.0 * self.fps / self.capacity:.0f}% of it " if measured and self.capacity else ""
             out.append(
                 f"slowest stage: {self.slowest} ({self.median_ms[self.slowest]:.1f} ms, capacity "
-                f"{self.capacity:.2f} fps); throughput is {share:.0f}% of it "
+                f"{self.capacity:.2f} fps); {share}"
                 f"(stages run one after another: {self.sequential_fps:.2f} fps)"
             )
         return out

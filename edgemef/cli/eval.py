@@ -127,9 +127,10 @@ def evaluate_set(scene, files, methods, names, align, reference, save_dir) -> li
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the per-image CSV to this file (atomically) instead of stdout.")
 @click.option("--metrics", "metrics_text", default=None, help=_metrics_help())
-@click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="Evaluate only the first N bracket sets (in name order).")
-def eval_cmd(pairs_dir, methods, align, reference, save_dir, csv_path, metrics_text, limit):
+@click.option("--max-pairs", "--limit", "limit", type=click.IntRange(min=1), default=None,
+              help="Evaluate only the first N bracket sets (in name order), as `bench --max-pairs`.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar (the CSV, the table and warnings still print).")
+def eval_cmd(pairs_dir, methods, align, reference, save_dir, csv_path, metrics_text, limit, quiet):
     """Fuse every bracket set under --pairs with each method and score the results.
 
     Prints a per-image CSV (stdout, or --csv FILE) and then a table of means per metric, one
@@ -164,7 +165,8 @@ def eval_cmd(pairs_dir, methods, align, reference, save_dir, csv_path, metrics_t
             raise EdgemefError(f"{save_dir}: cannot create ({e.strerror})") from None
 
     rows: list[dict] = []
-    with tqdm(total=len(sets) * len(methods), desc="eval", unit="fusion", file=sys.stderr) as bar:
+    with tqdm(total=len(sets) * len(methods), desc="eval", unit="fusion", file=sys.stderr,
+              disable=quiet) as bar:
         for scene, files in sets:
             bar.set_postfix_str(scene)
             rows.extend(evaluate_set(scene, files, methods, names, align, reference, save_dir))
@@ -180,7 +182,9 @@ def eval_cmd(pairs_dir, methods, align, reference, save_dir, csv_path, metrics_t
     click.echo(f"mean over {len(sets)} bracket set(s) in {pairs_dir}:")
     click.echo(mean_table(rows, names, methods))
     elapsed = time.perf_counter() - started
-    click.echo(f"{len(rows)} fusion(s) scored in {elapsed:.1f} s" + (f" -> {csv_path}" if csv_path else ""))
+    failures = f" ({len(failed)} failed)" if failed else ""
+    click.echo(f"{len(rows) - len(failed)} of {len(rows)} fusion(s) scored{failures} in {elapsed:.1f} s"
+               + (f" -> {csv_path}" if csv_path else ""))
     for r in failed:
         click.echo(f"warning: {r['scene']} ({r['method']}): {r['error']}", err=True)
     if rows and len(failed) == len(rows):

@@ -66,6 +66,9 @@ def test_frame_limit_and_bad_camera_options(alt_video, tmp_path):
     res = run("fuse", "--camera", alt_video, "-o", tmp_path / "a.avi", "--frames", "3", "--no-align")
     assert res.exit_code == 0, res.output
     assert len(read_video(tmp_path / "a.avi")) == 3 and "stopped by frame limit" in res.stdout
+    one = run("fuse", "--camera", alt_video, "-o", tmp_path / "b.avi", "--frames", "1", "--no-align")
+    assert one.exit_code == 0 and "1 fused" in one.stdout, one.output
+    assert "0.00 fps" not in one.stdout and "throughput n/a (1 fused; a rate needs two)" in one.stdout
     cases = [
         (("x.png", "--camera", alt_video, "-o", tmp_path / "o.mp4"), "takes no IMAGES"),
         (("--camera", alt_video, "-o", tmp_path / "o.png"), "-o is a video"),
