@@ -166,7 +166,7 @@ def run_bench(cfg: BenchConfig, networks: list | None = None) -> dict:
 
 def settings(cfg: BenchConfig, sets) -> dict:
     h, w = cfg.shape
-    return {"models": cfg.models, "shape": [h, w], "resolution": f"{w}x{h}", "threads": cfg.threads,
+    return {"models": cfg.models, "shape": [h, w], "resolution": f"{h}x{w}", "threads": cfg.threads,
             "repeats": cfg.repeats, "warmup": cfg.warmup, "pairs_dir": cfg.pairs_label, "pairs": [s.name for s in sets],
             "timing_set": cfg.sets[0][0], "max_pairs": cfg.max_pairs, "targets": cfg.targets,
             "precisions": cfg.precisions, "quick": cfg.quick, "random_weights": cfg.random_weights,

@@ -30,7 +30,7 @@ def _cell(row: dict, key: str, fmt: str) -> str:
 def header_lines(result: dict) -> list[str]:
     s, m, p = result["settings"], result["machine"], result["peaks"]
     la = " ".join(f"{v:.2f}" for v in m["load_average_start"])
-    lines = [f"edgemef bench: {', '.join(s['models'])} at {s['resolution']} (W x H), threads {s['threads']}, "
+    lines = [f"edgemef bench: {', '.join(s['models'])} at {s['resolution']} (H x W, as --shape), threads {s['threads']}, "
              f"median/p90 of {s['repeats']} calls after {s['warmup']} warm-up; {len(s['pairs'])} set(s) from "
              f"{s['pairs_dir']} (timing set: {s['timing_set']} resized)",
              f"machine: {m['cpu']}, {m['cpus']} CPUs, load average {la} at start "
@@ -169,7 +169,7 @@ def write_chart(result: dict, path: Path) -> Path:
     ax1.set_yticks(y, labels, fontsize=8)
     ax1.invert_yaxis()
     s = result["settings"]
-    ax1.set_xlabel(f"latency ms at {s['resolution']}, threads {s['threads']} (median, whisker p90; log scale)")
+    ax1.set_xlabel(f"latency ms at {s['resolution']} (H x W), threads {s['threads']} (median, whisker p90; log scale)")
     ax2.barh(y, [r["mef_ssim"] or 0 for r in rows], color=colours)
     ax2.set_xlim(0, 1)
     ax2.set_xlabel(f"MEF-SSIM (mean over {len(s['pairs'])} set(s))")

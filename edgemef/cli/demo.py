@@ -52,7 +52,7 @@ def demo_cmd(out_dir, methods, align):
     for name, files in sample_sets():
         brackets = load_brackets(files)
         h, w = brackets[0].image.shape[:2]
-        click.echo(f"{name}: {len(brackets)} brackets, {w}x{h}")
+        click.echo(f"{name}: {len(brackets)} brackets, {w}x{h} (W x H)")
         tiles = [(f"input {i + 1}", b.image) for i, b in enumerate(brackets)]
         for method in methods:
             try:

@@ -97,7 +97,7 @@ def synth_cmd(out, count, seed, size, ev_gap, contact_rows, overwrite, dynamic, 
         write_contact_sheet(out / "contact_sheet.png", shown)
     if not quiet:
         dt = time.perf_counter() - t0
-        click.echo(f"wrote {count} sets ({size[0]}x{size[1]}) to {out} in {dt:.1f} s "
+        click.echo(f"wrote {count} sets ({size[0]}x{size[1]}, H x W) to {out} in {dt:.1f} s "
                    f"({dt / count * 1e3:.0f} ms/set incl. writing)")
 
 
@@ -130,7 +130,7 @@ def _write_dynamic(out, count, seed, size, ev_gap, contact_rows, overwrite, dyna
         if shown:
             write_sheet(out / "contact_sheet.png", dynamic_sheet(shown))
         if not quiet:
-            click.echo(f"wrote {count} dynamic sets ({size[0]}x{size[1]}, {boxes} inserted objects, "
+            click.echo(f"wrote {count} dynamic sets ({size[0]}x{size[1]}, H x W, {boxes} inserted objects, "
                        f"{empty} sets without a qualifying box) to {out}")
     if dynamic_test:
         for kind in ("dynamic", "static"):

@@ -24,7 +24,7 @@ def _common(default_out: str):
             click.option("--batch", type=int, default=None,
                          help="Crops per step (the global batch: split over torchrun processes)."),
             click.option("--crop", type=int, default=None, help="Square crop side in pixels."),
-            click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path(default_out),
+            click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path(default_out),
                          show_default=True, help="Output folder: config, checkpoint, weights, loss plot, summary."),
             click.option("--resume", is_flag=True, help="Continue from <out>/checkpoint.safetensors (same config; "
                                                         "the step count may grow). Without a checkpoint, start afresh."),

@@ -23,7 +23,7 @@ def test_synth_writes_sets_eval_can_read(tmp_path):
     out = tmp_path / "synth"
     r = _run(out, "--count", 3, "--seed", 5, "--size", "48x64", "--ev-gap", 2, 4)
     assert r.exit_code == 0, r.output
-    assert "wrote 3 sets (48x64)" in r.output
+    assert "wrote 3 sets (48x64, H x W)" in r.output
     sets = find_bracket_sets(out)
     assert [n for n, _ in sets] == ["0000", "0001", "0002"]
     for name, files in sets:

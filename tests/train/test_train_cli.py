@@ -62,7 +62,7 @@ def test_tiny_end_to_end_run_on_rendered_scenes(tmp_path):
     cfg.write_text(json.dumps({"steps": 2, "batch": 1, "crop": 32, "checkpoint_every": 1, "co_target": "label",
                                "data": {"pool": 0, "size": [256, 256]}}))
     out = tmp_path / "run"
-    r = _run(["train", "densefuse", "--config", str(cfg), "--out", str(out), "--quiet", "--seed", "5"])
+    r = _run(["train", "densefuse", "--config", str(cfg), "-o", str(out), "--quiet", "--seed", "5"])
     assert r.exit_code == 0, r.output
     assert "trained 2 steps" in r.output and (out / "densefuse.safetensors").is_file()
     saved = json.loads((out / "config.json").read_text())
