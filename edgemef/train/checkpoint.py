@@ -109,10 +109,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     }
 
 
-def densefuse_manifest() -> Manifest:
-    """The artifact manifest of trained DenseFuse weights (torch format)."""
+def densefuse_manifest(fusion: str = "add") -> Manifest:
+    """The artifact manifest of trained DenseFuse weights (torch format); a fusion strategy other
+    than the default 'add' is recorded as the network config."""
     return Manifest(model="densefuse", format="torch", precision="fp32", exposures=2, colour_space="lab-l",
-                    input_name="brackets", output_name="fused", output="ldr", chroma="mean", pad_multiple=1)
+                    input_name="brackets", output_name="fused", output="ldr", chroma="mean", pad_multiple=1,
+                    extra={"config": {"fusion": fusion}} if fusion != "add" else {})
 
 
 def save_weights(path: str | Path, model: torch.nn.Module, manifest: Manifest, config_json: str,

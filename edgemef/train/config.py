@@ -93,6 +93,8 @@ class TrainConfig:
         init: weights file (``<model>.safetensors`` of a finished run, or a checkpoint) of the
             same network and architecture to start from, with a fresh optimiser and schedule
             (fine-tuning); '' starts from the seed's random initialisation.
+        fusion: DenseFuse's fusion strategy, 'add' (the features summed, as trained by Im et al.)
+            or 'l1-norm' (weighted by their local activity: Li and Wu's second strategy).
         data: :class:`DataConfig`.
     """
 
@@ -116,6 +118,7 @@ class TrainConfig:
     checkpoint_every: int = 200
     log_every: int = 10
     init: str = ""
+    fusion: str = "add"
     data: DataConfig = field(default_factory=DataConfig)
 
     @property
@@ -145,6 +148,7 @@ class TrainConfig:
         for name in ("alpha", "beta", "co_weight", "mef_ssim_weight", "grad_weight"):
             need(isinstance(getattr(self, name), (int, float)) and getattr(self, name) >= 0, f"{name} must be >= 0")
         need(isinstance(self.mask_sigma, (int, float)) and self.mask_sigma > 0, "mask_sigma must be > 0")
+        need(self.fusion in ("add", "l1-norm"), f"fusion '{self.fusion}' (choose from add, l1-norm)")
         return self
 
 

@@ -176,7 +176,7 @@ class DenseFuseTask(Task):
     def build_model(self) -> nn.Module:
         from edgemef.models import create_model
 
-        return create_model(self.cfg.model)
+        return create_model(self.cfg.model, fusion=self.cfg.fusion)
 
     def dataset(self, progress: bool):
         from edgemef.train.dataset import BracketCrops, ScenePool
@@ -190,7 +190,7 @@ class DenseFuseTask(Task):
     def manifest(self, model):
         from edgemef.train.checkpoint import densefuse_manifest
 
-        return densefuse_manifest()
+        return densefuse_manifest(self.cfg.fusion)
 
     def postfix(self, parts):
         return {"co": f"{parts['co']:.2f}"}
@@ -205,7 +205,7 @@ def manifest_for(cfg, model=None) -> Manifest:
     else:
         from edgemef.train.checkpoint import densefuse_manifest
 
-        return densefuse_manifest()
+        return densefuse_manifest(cfg.fusion)
     return fn(cfg, model)
 
 

@@ -28,6 +28,7 @@ def test_help_lists_the_command_and_every_option():
 @pytest.mark.parametrize("text, message", [
     ("{not json", "not valid JSON"),
     ('{"preset": "xyz"}', "preset 'xyz'"),
+    ('{"fusion": "max"}', "fusion 'max'"),
     ('{"stpes": 10}', "unknown key(s) stpes"),
     ('{"data": {"pool": -1}}', "data.pool"),
     ('[1, 2]', "JSON object"),
