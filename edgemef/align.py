@@ -26,6 +26,7 @@ import numpy as np
 from edgemef.agc import agc_lut
 from edgemef.errors import EdgemefError
 from edgemef.homography import Limits, check_homography, corner_shift, local_contrast, refine_homography, scale_matrix
+from edgemef.io import as_image
 from edgemef.warp import warp_to_reference
 
 __all__ = ["STAGES", "AlignResult", "Limits", "align_brackets", "check_homography", "corner_shift"]
@@ -244,6 +245,7 @@ def align_brackets(
     """
     if not images:
         raise EdgemefError("align: no frames given")
+    images = [as_image(im, f"align: frame {i}") for i, im in enumerate(images)]
     if not 0 <= reference < len(images):
         raise EdgemefError(f"align: reference index {reference} out of range for {len(images)} frames")
     shapes = {np.shape(im) for im in images}

@@ -5,6 +5,7 @@ Methods are registered by name; each is a callable ``fn(images) -> image`` takin
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -116,6 +117,19 @@ def _frames_for(fn: FuseFn, method: str, ordered: list[Bracket], notes: list[str
     return ordered
 
 
+def _as_brackets(brackets) -> list[Bracket]:
+    """What :func:`fuse` accepts, as brackets: Bracket objects, image arrays (any dtype
+    :func:`edgemef.io.as_image` takes) or file paths (read with :func:`edgemef.io.load_brackets`)."""
+    from edgemef.io import as_image, load_brackets
+
+    if isinstance(brackets, np.ndarray) and brackets.ndim != 4:
+        raise EdgemefError(f"fuse takes a list of 2-3 images, got one array of shape {brackets.shape}")
+    items = list(brackets)
+    if items and all(isinstance(b, (str, os.PathLike)) for b in items):
+        return load_brackets(items)
+    return [b if isinstance(b, Bracket) else Bracket(as_image(b, f"frame {i}")) for i, b in enumerate(items)]
+
+
 def fuse(
     brackets: list[Bracket] | list[np.ndarray],
     method: str = "mertens",
@@ -128,12 +142,22 @@ def fuse(
     result's notes say so).
 
     Args:
-        brackets: :class:`Bracket` objects or float32 (H, W, 3) RGB arrays, in any order.
+        brackets: :class:`Bracket` objects, (H, W, 3) RGB arrays (float32 in [0, 1], uint8 or
+            uint16; grey and RGBA are converted) or image file paths, in any order.
         method: a name from :data:`METHODS`.
         align: register the frames to the reference (AGC + SIFT + homography) first.
         reference: 'under', 'over' or 'auto'.
+
+    Returns:
+        :class:`FusionResult`: the fused float32 (H, W, 3) RGB image in [0, 1], in the reference
+        frame's geometry, with per-stage timings and notes.
+
+    Raises:
+        EdgemefError: anything wrong with the inputs or the method, in one line.
     """
-    items = [b if isinstance(b, Bracket) else Bracket(np.asarray(b, np.float32)) for b in brackets]
+    if not isinstance(align, bool):
+        raise EdgemefError(f"align must be True or False, got {align!r}")
+    items = _as_brackets(brackets)
     timings: dict[str, float] = {}
     t = time.perf_counter()
     ordered = order_brackets(items)

@@ -91,6 +91,44 @@ def to_float_rgb(raw: np.ndarray, name: str = "image") -> tuple[np.ndarray, bool
     return np.clip(img, 0.0, 1.0), gray, depth
 
 
+def as_image(array, name: str = "image") -> np.ndarray:
+    """An in-memory frame as edgemef's float32 (H, W, 3) RGB in [0, 1].
+
+    uint8 and uint16 arrays are scaled by their type's maximum; grey (H, W) or (H, W, 1) arrays
+    are repeated to three channels and RGBA drops its alpha, as :func:`load_image` does for files
+    (the channel order is taken as RGB: an array from ``cv2.imread`` is BGR, convert it first).
+
+    Raises:
+        EdgemefError: not an array, an empty one, a shape or pixel type that is not an image, or
+            float values outside [0, 1] (e.g. 0-255 floats: divide by 255 first).
+    """
+    if isinstance(array, (str, os.PathLike)):
+        raise EdgemefError(f"{name}: got the path '{array}'; read files with edgemef.load_brackets")
+    a = np.asarray(array)
+    if a.dtype == object or a.dtype.kind not in "uif":
+        raise EdgemefError(f"{name}: expected an image array, got {type(array).__name__} of {a.dtype}")
+    if a.ndim == 3 and a.shape[2] in (1, 4):
+        a = a[..., :1] if a.shape[2] == 1 else a[..., :3]
+    if a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 1):
+        a = np.repeat(a.reshape(a.shape[:2])[..., None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] != 3:
+        raise EdgemefError(f"{name}: expected an (H, W, 3) RGB image (or grey / RGBA), got shape {a.shape}")
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise EdgemefError(f"{name}: empty image ({a.shape[1]}x{a.shape[0]})")
+    if a.dtype == np.uint8 or a.dtype == np.uint16:
+        return a.astype(np.float32) / np.float32(np.iinfo(a.dtype).max)
+    if a.dtype.kind in "ui":
+        raise EdgemefError(f"{name}: unsupported pixel type {a.dtype} (use uint8, uint16 or float in [0, 1])")
+    a = a.astype(np.float32, copy=False)
+    if not np.isfinite(a).all():
+        raise EdgemefError(f"{name}: holds NaN or infinite values")
+    lo, hi = float(a.min()), float(a.max())
+    if lo < -1e-3 or hi > 1.001:
+        raise EdgemefError(f"{name}: float images must lie in [0, 1], got {lo:.3g}..{hi:.3g}"
+                           + (" (divide 8-bit values by 255)" if hi <= 255.5 else ""))
+    return np.clip(a, 0.0, 1.0)
+
+
 def load_image(path: str | os.PathLike) -> Bracket:
     """Read one image file (jpg/png/tif/bmp; 8/16-bit; gray/RGB/RGBA) as a :class:`Bracket`."""
     p = Path(path)
@@ -121,7 +159,8 @@ def order_brackets(brackets: list[Bracket]) -> list[Bracket]:
         raise EdgemefError(f"at most 3 brackets are supported, got {len(brackets)}")
     shapes = {b.image.shape[:2] for b in brackets}
     if len(shapes) != 1:
-        sizes = ", ".join(f"{Path(b.path).name or '?'} {b.image.shape[1]}x{b.image.shape[0]}" for b in brackets)
+        sizes = ", ".join(f"{Path(b.path).name or f'frame {i}'} {b.image.shape[1]}x{b.image.shape[0]}"
+                          for i, b in enumerate(brackets))
         raise EdgemefError(f"image sizes differ: {sizes}")
     if all(b.exposure_time for b in brackets) and len({b.exposure_time for b in brackets}) == len(brackets):
         ordered = sorted(brackets, key=lambda b: b.exposure_time)
@@ -198,6 +237,9 @@ def save_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8, g
         EdgemefError: unknown suffix, missing directory or unwritable location.
     """
     p = check_output_path(path)
+    if hasattr(image, "image") and not isinstance(image, np.ndarray):  # a FusionResult or a Bracket
+        image = image.image
+    image = as_image(image, str(p))
     suffix = p.suffix.lower()
     if bit_depth == 16 and suffix in EIGHT_BIT_SUFFIXES:
         bit_depth = 8

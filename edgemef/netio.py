@@ -33,6 +33,7 @@ import numpy as np
 from edgemef import color
 from edgemef.errors import EdgemefError
 from edgemef.hdr import DEFAULT_STEP, GAMMA, ExposureRatios, exposure_ratios
+from edgemef.io import as_image
 from edgemef.manifest import Manifest
 
 COLOUR_SPACES = ("lab-l", "rgb")
@@ -117,12 +118,12 @@ def _from_range(x: np.ndarray, rng) -> np.ndarray:
 def _frames_and_times(images) -> tuple[list[np.ndarray], list[float | None] | None]:
     """Arrays or :class:`edgemef.io.Bracket` objects -> (arrays, EXIF times or None)."""
     frames, times = [], []
-    for im in images:
+    for i, im in enumerate(images):
         if hasattr(im, "image") and hasattr(im, "exposure_time"):
             frames.append(im.image)
             times.append(im.exposure_time)
         else:
-            frames.append(im)
+            frames.append(as_image(im, f"frame {i}"))
             times.append(None)
     return frames, (times if any(t is not None for t in times) else None)
 
@@ -194,6 +195,8 @@ def prepare_input(images: list, manifest: Manifest,
     h, w = images[0].shape[:2]
     if images[0].ndim != 3 or images[0].shape[2] != 3:
         raise EdgemefError(f"expected (H, W, 3) RGB images, got shape {images[0].shape}")
+    if min(h, w) < 2:
+        raise EdgemefError(f"frames of {w}x{h} pixels: a network needs at least 2x2")
     hp, wp = padded_size(h, w, manifest)
     labs: list[np.ndarray] = []
     if manifest.colour_space == "lab-l":
