@@ -82,6 +82,10 @@ def test_demo_writes_fused_and_side_by_side(tmp_path):
     img = load_image(fused[0]).image
     assert 0.15 < float(np.mean(img)) < 0.85
     assert "timings:" in res.stdout
+    assert res.stdout.splitlines()[-1] == (f"wrote {len(fused)} fused images and {len(sheets)} side-by-side "
+                                           f"comparisons to {tmp_path}")
+    quiet = run("demo", "-o", tmp_path / "q", "--method", "average", "-q")
+    assert quiet.exit_code == 0 and quiet.stdout.count("\n") == 1 and quiet.stdout.startswith("wrote ")
     bad = run("demo", "-o", tmp_path / "x", "--method", "nosuch")
     assert bad.exit_code == 2 and "unknown method 'nosuch'" in bad.stderr and not (tmp_path / "x").exists()
     (tmp_path / "file").write_bytes(b"")
@@ -134,6 +138,8 @@ def test_options_that_would_do_nothing_are_refused(tmp_path, mefb_dir):
         ((a, b, "-o", o, "--exposures", "100,200"), "--exposures applies with --camera only"),
         ((a, b, "-o", tmp_path / "o.jpg", "--bit-depth", "16"), "holds 8 bits"),
         ((a, b, "-o", tmp_path / "o.bmp", "--bit-depth", "16"), "holds 8 bits"),
+        ((a, b, "-o", o, "--no-align", "--reference", "over"), "--reference applies when aligning"),
+        ((a, b, "-o", o, "-m", "densefuse", "--threads", "99999"), "not in the range 1<=x<=256"),
     ]
     for args, message in cases:
         res = run("fuse", *args)

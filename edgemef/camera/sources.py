@@ -121,6 +121,14 @@ class VideoFileSource(FrameSource):
             self._cap = None
 
 
+def source_kind(spec: str) -> str:
+    """What ``spec`` names: 'gst', 'jetson', 'v4l2' or 'file' (checked for existence by open_source)."""
+    for prefix, kind in (("gst:", "gst"), ("jetson:", "jetson"), ("v4l2:", "v4l2"), ("/dev/video", "v4l2")):
+        if spec.startswith(prefix):
+            return kind
+    return "file"
+
+
 def open_source(spec: str, options: SourceOptions | None = None) -> FrameSource:
     """Build the source named by ``spec`` (see the module docstring); it is not opened yet."""
     opts = options or SourceOptions()
@@ -154,4 +162,4 @@ def _index(spec: str, prefix: str) -> int:
     return n
 
 
-__all__ = ["Frame", "FrameSource", "SourceOptions", "VideoFileSource", "open_source"]
+__all__ = ["Frame", "FrameSource", "SourceOptions", "VideoFileSource", "open_source", "source_kind"]

@@ -20,7 +20,12 @@ def format_timings(timings: dict[str, float]) -> str:
     return "timings: " + ", ".join(parts) + f" | total {sum(timings.values()) * 1e3:.1f} ms"
 
 
-def _refuse_unused_options(ctx: click.Context, with_camera: bool, method: str, model) -> None:
+# camera options that only a sensor the loop controls takes (V4L2, Jetson), and --size, which a
+# video file cannot honour either
+SENSOR_OPTIONS = ("exposures", "camera_fps", "settle_frames")
+
+
+def _refuse_unused_options(ctx: click.Context, camera: str | None, method: str, model) -> None:
     """An option given on the command line that this run would ignore is an error, not a no-op."""
     from click.core import ParameterSource
 
@@ -30,17 +35,32 @@ def _refuse_unused_options(ctx: click.Context, with_camera: bool, method: str, m
     def given(name: str) -> bool:
         return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
 
+    def flag(name: str) -> str:
+        return next(o for o in ctx.command.params if o.name == name).opts[-1]
+
     if model is not None and given("method"):
         raise EdgemefError("--model and --method are alternatives: give one (--model runs that artifact)")
     if model is None and not is_network(method):
         for name in ("threads", "backend"):
             if given(name):
                 raise EdgemefError(f"--{name} applies to network methods; '{method}' is classical")
-    if not with_camera:
+    if given("reference") and not ctx.params["align"]:
+        raise EdgemefError("--reference applies when aligning (drop --no-align)")
+    if camera is None:
         for name in CAMERA_PARAMS[1:]:
             if given(name):
-                flag = next(o for o in ctx.command.params if o.name == name).opts[-1]
-                raise EdgemefError(f"{flag} applies with --camera only")
+                raise EdgemefError(f"{flag(name)} applies with --camera only")
+        return
+    from edgemef.camera.sources import source_kind
+
+    if given("bit_depth"):
+        raise EdgemefError("--bit-depth applies to still images; camera outputs are 8-bit")
+    kind = source_kind(camera)
+    unused = {"file": SENSOR_OPTIONS + ("size",), "gst": SENSOR_OPTIONS}.get(kind, ())
+    for name in unused:
+        if given(name):
+            what = "a video file" if kind == "file" else "a gst: pipeline (set it in the pipeline)"
+            raise EdgemefError(f"{flag(name)} applies to V4L2 and Jetson cameras, not {what}")
 
 
 @click.command("fuse")
@@ -60,7 +80,7 @@ def _refuse_unused_options(ctx: click.Context, with_camera: bool, method: str, m
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Fuse with this exported network artifact (.onnx, .ort, .xml, .engine, .safetensors) "
                    "instead of --method.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="CPU threads for network inference (default: the backend's choice).")
 @click.option("--backend", type=click.Choice(["onnxruntime", "openvino", "tensorrt", "torch"]), default=None,
               help="Inference engine for network methods (default: from the artifact's suffix; "
@@ -86,7 +106,7 @@ def fuse_cmd(images, output, method, align, reference, bit_depth, model, threads
     from edgemef.fusion import fuse, get_method
     from edgemef.io import EIGHT_BIT_SUFFIXES, check_output_path, load_brackets, save_image
 
-    _refuse_unused_options(click.get_current_context(), camera["camera"] is not None, method, model)
+    _refuse_unused_options(click.get_current_context(), camera["camera"], method, model)
     if camera["camera"] is not None:  # live stream: edgemef/cli/camera.py
         from edgemef.cli.camera import run_camera_command
 

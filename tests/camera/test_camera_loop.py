@@ -76,7 +76,11 @@ def test_frame_limit_and_bad_camera_options(alt_video, tmp_path):
         (("--camera", alt_video), "needs somewhere to put"),
         (("--camera", alt_video, "-o", tmp_path / "nodir" / "o.mp4"), "does not exist"),
         (("--camera", "/dev/video7", "-o", tmp_path / "o.mp4"), "no such camera device"),
-        (("--camera", alt_video, "-o", tmp_path / "o.mp4", "--exposures", "9,3"), "short < long"),
+        (("--camera", "/dev/video7", "-o", tmp_path / "o.mp4", "--exposures", "9,3"), "short < long"),
+        (("--camera", alt_video, "-o", tmp_path / "o.mp4", "--exposures", "100,200"), "not a video file"),
+        (("--camera", alt_video, "-o", tmp_path / "o.mp4", "--size", "640x480"), "--size applies to V4L2"),
+        (("--camera", "gst:videotestsrc", "-o", tmp_path / "o.mp4", "--fps", "60"), "not a gst: pipeline"),
+        (("--camera", alt_video, "-o", tmp_path / "o_%03d.tif", "--bit-depth", "16"), "camera outputs are 8-bit"),
     ]
     for args, message in cases:
         res = run("fuse", *args)
