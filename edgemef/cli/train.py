@@ -30,7 +30,7 @@ def _common(default_out: str):
                                                         "the step count may grow). Without a checkpoint, start afresh."),
             click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
                          help="Where to train: 'auto' uses CUDA when torch sees a GPU. Default: the config's, else auto."),
-            click.option("--seed", type=int, default=None, help="Initialisation and sampling seed."),
+            click.option("--seed", type=click.IntRange(min=0), default=None, help="Initialisation and sampling seed."),
             click.option("--threads", type=int, default=None,
                          help="torch CPU threads (0: torch's default). Default: the config's, else 1."),
             click.option("--dynamic", type=float, default=None, metavar="FRACTION",
@@ -70,7 +70,11 @@ def _train(cfg, out: Path, resume: bool, quiet: bool, done: str) -> None:
     from edgemef.train import distributed as ddp
     from edgemef.train.loop import Trainer
 
-    trainer = Trainer(cfg, out, resume=resume, progress=not quiet)
+    import warnings
+
+    with warnings.catch_warnings():  # Trainer.run prints the task's warnings once, as it starts
+        warnings.simplefilter("ignore", UserWarning)
+        trainer = Trainer(cfg, out, resume=resume, progress=not quiet)
     try:
         if resume and not trainer.resumed and trainer.is_main:
             click.echo(f"note: no checkpoint in {out}; starting afresh", err=True)
@@ -82,9 +86,10 @@ def _train(cfg, out: Path, resume: bool, quiet: bool, done: str) -> None:
                            err=True)
             raise SystemExit(130) from None
         if trainer.is_main:
-            for note in trainer.task.notes():
-                click.echo(f"WARNING: {note}", err=True)
             click.echo(f"trained {trainer.step} steps ({done}) -> {weights}")
+            if not quiet:
+                click.echo(f"next: edgemef fuse --model {weights} UNDER OVER -o fused.png, or "
+                           f"edgemef export --model {cfg.model} --weights {weights} --target onnx")
     finally:
         ddp.shutdown(trainer.dist)
 

@@ -156,6 +156,8 @@ def check_common(cfg, need, counts: tuple[str, ...]) -> None:
     """Checks shared by every training config: device, schedule, the integer ``counts`` (>= 1),
     crop, threads, lr and ``cfg.data``; ``need(ok, message)`` raises on the first failure."""
     need(cfg.device in DEVICES, f"device '{cfg.device}' (choose from {', '.join(DEVICES)})")
+    need(isinstance(cfg.seed, int) and cfg.seed >= 0, "seed must be an integer >= 0")
+    need(isinstance(cfg.data.seed, int) and cfg.data.seed >= 0, "data.seed must be an integer >= 0")
     need(cfg.schedule in SCHEDULES, f"schedule '{cfg.schedule}' (choose from {', '.join(SCHEDULES)})")
     for name in counts:
         need(isinstance(getattr(cfg, name), int) and getattr(cfg, name) >= 1, f"{name} must be an integer >= 1")

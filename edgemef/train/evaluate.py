@@ -125,8 +125,13 @@ def load_model(weights: str | Path) -> tuple[torch.nn.Module, Manifest]:
     p = Path(weights)
     if not p.is_file():
         raise EdgemefError(f"{p}: no such weights file")
-    with safe_open(str(p), framework="pt") as f:
-        kind = (f.metadata() or {}).get("edgemef.kind")
+    from safetensors import SafetensorError
+
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            kind = (f.metadata() or {}).get("edgemef.kind")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise EdgemefError(f"{p}: cannot read the checkpoint ({e})") from None
     if kind == "checkpoint":
         from edgemef.train.rgb_config import config_for
         from edgemef.train.tasks import manifest_for

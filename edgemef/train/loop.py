@@ -88,15 +88,15 @@ class Trainer:
         self.is_main = self.dist.is_main
         self.progress = progress and self.is_main
         self.task.setup(self.device)
-        self.out.mkdir(parents=True, exist_ok=True)
         ckpt = self.out / CHECKPOINT
         if ckpt.exists() and not resume:
             raise EdgemefError(f"{self.out} already holds a checkpoint: pass --resume, or choose another --out")
         torch.manual_seed(cfg.seed)
         self.model = self.task.build_model()
         self.resumed = resume and ckpt.exists()
-        if cfg.init and not self.resumed:
+        if cfg.init and not self.resumed:  # a bad init fails before the output folder is made
             self.model.load_state_dict(_init_state(cfg, self.model))
+        self.out.mkdir(parents=True, exist_ok=True)
         self.model = self.model.to(self.device)
         self.step = 0
         self.history: dict[str, list[float]] = {}

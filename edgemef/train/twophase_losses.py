@@ -84,8 +84,8 @@ class TwoPhaseLoss(nn.Module):
         elif self.lambda_vgg > 0:
             self.warning = (f"VGG perceptual loss is OFF: no {vgg_arch} weights file was given, so the loss is "
                             f"L1 + {self.lambda_ssim:g} * (1 - SSIM) only (lambda_vgg={self.lambda_vgg:g} unused). "
-                            f"Pass vgg_weights=FILE (a torchvision {vgg_arch} state dict, .pth or .safetensors) "
-                            f"to enable it.")
+                            f"Pass --vgg-weights FILE (config: vgg_weights; a torchvision {vgg_arch} state dict, "
+                            f".pth or .safetensors) to enable it.")
             warnings.warn(self.warning, UserWarning, stacklevel=2)
 
     @property

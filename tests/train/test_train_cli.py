@@ -29,6 +29,7 @@ def test_help_lists_the_command_and_every_option():
     ("{not json", "not valid JSON"),
     ('{"preset": "xyz"}', "preset 'xyz'"),
     ('{"fusion": "max"}', "fusion 'max'"),
+    ('{"seed": -1}', "seed must be an integer >= 0"),
     ('{"stpes": 10}', "unknown key(s) stpes"),
     ('{"data": {"pool": -1}}', "data.pool"),
     ('[1, 2]', "JSON object"),
@@ -41,6 +42,17 @@ def test_bad_config_exits_2_with_one_line(tmp_path, text, message):
     assert r.exit_code == 2, r.output
     assert "edgemef: error:" in r.output and message in r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_bad_seed_and_unreadable_init_are_one_line_errors(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_text("junk!")
+    for extra, message in ((["--seed", "-1"], "'--seed': -1 is not in the range x>=0"),
+                           (["--init", str(bad)], "cannot read the checkpoint")):
+        r = CliRunner().invoke(cli, ["train", "densefuse", "--steps", "2", *extra, "--out", str(tmp_path / "o")])
+        assert r.exit_code == 2, r.output
+        assert r.output.startswith("edgemef: error:") and message in r.output and r.output.count("\n") == 1
+        assert not (tmp_path / "o").exists()
 
 
 def test_missing_config_file_exits_2(tmp_path):
