@@ -54,6 +54,7 @@ def test_help_lists_options():
         (["--pairs", ".", "--metrics", "mef_ssim,bogus"], "unknown metric(s) bogus"),
         (["--pairs", ".", "--metrics", "psnr"], "need ground-truth labels"),
         (["--pairs", ".", "--csv", "/nonexistent/dir/out.csv"], "does not exist"),
+        (["--pairs", ".", "--no-align", "--reference", "over"], "--reference applies when aligning"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, message):
@@ -106,14 +107,14 @@ def test_csv_file_saved_images_and_mean_table(pairs, tmp_path):
 def test_csv_to_stdout_with_alignment_and_limit(pairs):
     res = _run("--pairs", pairs, "--limit", "1", "--metrics", "qabf")
     assert res.exit_code == 0, res.output
-    csv_text, _, table = res.stdout.partition("\n\n")
-    rows = _csv_rows(csv_text)
+    rows, table = _csv_rows(res.stdout), res.stderr  # stdout is the CSV alone
     assert len(rows) == 1 and rows[0]["method"] == "mertens" and rows[0]["error"] == ""
     assert float(rows[0]["align_ms"]) > 0 and 0.3 < float(rows[0]["qabf"]) < 1
     assert "mean over 1 bracket set(s)" in table and "qabf" in table
     assert "eval" in res.stderr  # the progress bar
     quiet = _run("--pairs", pairs, "--max-pairs", "1", "--metrics", "qabf", "-q")  # bench's name for --limit
-    assert quiet.exit_code == 0 and quiet.stdout.count("\n") == res.stdout.count("\n") and quiet.stderr == ""
+    assert quiet.exit_code == 0 and [r["scene"] for r in _csv_rows(quiet.stdout)] == [rows[0]["scene"]]
+    assert "fusion/s" not in quiet.stderr and "fusion/s" in res.stderr and "mean over 1" in quiet.stderr
 
 
 def test_every_set_failing_exits_2(tmp_path):

@@ -133,8 +133,9 @@ def evaluate_set(scene, files, methods, names, align, reference, save_dir) -> li
 def eval_cmd(pairs_dir, methods, align, reference, save_dir, csv_path, metrics_text, limit, quiet):
     """Fuse every bracket set under --pairs with each method and score the results.
 
-    Prints a per-image CSV (stdout, or --csv FILE) and then a table of means per metric, one
-    column per method. Metrics are computed as the MEFB benchmark's MATLAB code does, on the
+    Prints a per-image CSV (stdout, or --csv FILE) and a table of means per metric, one column
+    per method (on stderr when the CSV goes to stdout, so `eval ... > scores.csv` is a clean
+    CSV; on stdout otherwise). Metrics are computed as the MEFB benchmark's MATLAB code does, on the
     8-bit image a lossless file would hold. A set that cannot be read or fused is listed with
     its error and skipped. Example:
 
@@ -146,7 +147,11 @@ def eval_cmd(pairs_dir, methods, align, reference, save_dir, csv_path, metrics_t
     from edgemef.io import atomic_write_bytes, find_bracket_sets
     from edgemef.metrics import REFERENCE_METRICS, parse_names
 
+    from click.core import ParameterSource
+
     started = time.perf_counter()
+    if not align and click.get_current_context().get_parameter_source("reference") != ParameterSource.DEFAULT:
+        raise EdgemefError("--reference applies when aligning (drop --no-align)")
     methods = list(dict.fromkeys(methods or ["mertens"]))
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -173,18 +178,18 @@ def eval_cmd(pairs_dir, methods, align, reference, save_dir, csv_path, metrics_t
             bar.update(len(methods))
 
     text = render_csv(rows, names)
+    to_stderr = csv_path is None  # stdout then holds the CSV alone: `edgemef eval ... > scores.csv`
     if csv_path is not None:
         atomic_write_bytes(csv_path, text.encode())
     else:
         click.echo(text, nl=False)
-        click.echo()
     failed = [r for r in rows if r.get("error")]
-    click.echo(f"mean over {len(sets)} bracket set(s) in {pairs_dir}:")
-    click.echo(mean_table(rows, names, methods))
+    click.echo(f"mean over {len(sets)} bracket set(s) in {pairs_dir}:", err=to_stderr)
+    click.echo(mean_table(rows, names, methods), err=to_stderr)
     elapsed = time.perf_counter() - started
     failures = f" ({len(failed)} failed)" if failed else ""
     click.echo(f"{len(rows) - len(failed)} of {len(rows)} fusion(s) scored{failures} in {elapsed:.1f} s"
-               + (f" -> {csv_path}" if csv_path else ""))
+               + (f" -> {csv_path}" if csv_path else ""), err=to_stderr)
     for r in failed:
         click.echo(f"warning: {r['scene']} ({r['method']}): {r['error']}", err=True)
     if rows and len(failed) == len(rows):
