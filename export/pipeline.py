@@ -36,7 +36,7 @@ class ExportOptions:
         parity_dir: parity brackets (mefb-dev layout); None: the bundled samples.
         parity_pairs: how many sets the parity check uses.
         parity_max_side: downscale parity frames to this longest side (None: full size).
-        latency: time one 1280x720 network call of the artifact on this machine.
+        latency: time one 720x1280 (H x W) network call of the artifact on this machine.
         threads: inference threads for parity and latency (None: all cores).
         exporter: 'dynamo' or 'torchscript' ONNX exporter.
         deform_conv: how deformable convs export: None or 'onnx' = per target (the table's
@@ -82,7 +82,7 @@ class ExportResult:
             engine, the engine's future path (it does not exist).
         files: every file written, in the output folder.
         manifest: the final manifest (parity included).
-        latency_ms: one 1280x720 network call here, or None.
+        latency_ms: one 720x1280 (H x W) network call here, or None.
         latency_info: backend, threads and precision of that timing.
         notes: warnings and remarks (small calibration set, engine not built, ...).
         engine_built: False for a TensorRT export that could not build its engine here.
@@ -367,6 +367,7 @@ class Exporter:
         parity = measure_parity(files[0], self.network.module, self.network.manifest, self.parity_sets(),
                                 runtime=runtime)
         parity["set"] = "bundled samples" if self.options.parity_dir is None else Path(self.options.parity_dir).name
+        parity["requested"] = self.options.parity_pairs
         if job.parity_backend and job.target.needs_gpu:
             parity["proxy"] = ("measured with ONNX Runtime on the TensorRT-ready ONNX; "
                                "the engine itself is not built or checked here")
@@ -389,7 +390,7 @@ class Exporter:
             return None, {}
         if job.bar is not None:
             job.bar.update(1)
-            job.bar.set_description("latency 1280x720")
+            job.bar.set_description("latency 720x1280")
         info = runtime.backend.info()
         info["threads"] = threads
         return latency_ms(runtime), info

@@ -52,14 +52,16 @@ def summary_lines(result) -> list[str]:
         else:
             mef = (f"MEF-SSIM {p['mef_ssim_ref']:.4f} -> {p['mef_ssim']:.4f} (delta {p['mef_ssim_delta']:+.4f}"
                    + (f", limit {tol}" if tol else "") + ")")
-        lines.append(f"  parity vs PyTorch on {p['pairs']} pair(s) from {p.get('set', '?')} via {p['backend']}: "
+        asked = p.get("requested") or p["pairs"]
+        fewer = f" (of {asked} asked: no more hold {m.exposures} exposures)" if asked > p["pairs"] else ""
+        lines.append(f"  parity vs PyTorch on {p['pairs']} pair(s){fewer} from {p.get('set', '?')} via {p['backend']}: "
                      f"PSNR min {p['psnr_db_min']:.2f} dB (mean {p['psnr_db_mean']:.2f}, needs >= "
                      f"{p['thresholds']['psnr_db_min']:.0f}), {mef}: passed")
         if p.get("proxy"):
             lines.append(f"  note: parity {p['proxy']}")
     if result.latency_ms is not None:
         i = result.latency_info
-        lines.append(f"  latency here: {result.latency_ms:.0f} ms per 1280x720 network call "
+        lines.append(f"  latency here: {result.latency_ms:.0f} ms per 720x1280 (H x W) network call "
                      f"({i.get('backend')} {i.get('version') or ''}, {i.get('threads')} threads, "
                      f"compute {i.get('precision')})")
     elif not result.engine_built:

@@ -49,7 +49,7 @@ def header_lines(result: dict) -> list[str]:
             lines.append(f"{name}: MACs not counted ({info['macs_error']}); no compute bound; weights {info['weights']}")
             continue
         lines.append(f"{name}: {info['macs'] / 1e9:.2f} GMAC in {info['conv_layers']} conv layers per "
-                     f"{info['network_input'][3]}x{info['network_input'][2]} call -> bound "
+                     f"{info['network_input'][2]}x{info['network_input'][3]} (H x W) call -> bound "
                      f"{b32 or float('nan'):.1f} ms fp32, {b8 or float('nan'):.1f} ms int8; timed on "
                      f"{info.get('timing_set', s['timing_set'])}; weights {info['weights']}")
     return lines

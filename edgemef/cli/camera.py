@@ -107,4 +107,4 @@ def _echo_summary(lines: list[str], sinks, quiet: bool) -> None:
         click.echo(line)
     for sink in sinks:
         if sink.written:
-            click.echo(f"wrote {sink.written} fused frames to {sink.name}")
+            click.echo(f"wrote {sink.written} fused frame{'s' * (sink.written != 1)} to {sink.name}")

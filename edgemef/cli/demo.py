@@ -30,7 +30,8 @@ def side_by_side(tiles: list[tuple[str, np.ndarray]], height: int = 240) -> np.n
 @click.option("--method", "-m", "methods", multiple=True,
               help="Method(s) to run (repeatable). Default: every registered method.")
 @click.option("--align/--no-align", default=True, show_default=True, help="Align the brackets first.")
-def demo_cmd(out_dir, methods, align):
+@click.option("-q", "--quiet", is_flag=True, help="Print only the closing summary line (and errors).")
+def demo_cmd(out_dir, methods, align, quiet):
     """Fuse the bundled sample brackets with every method and write a side-by-side per scene.
 
     This is the embedded default job: it needs no input and shows what edgemef does, with the
@@ -49,23 +50,27 @@ def demo_cmd(out_dir, methods, align):
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise EdgemefError(f"{out_dir}: cannot create the output folder ({e.strerror})") from None
+    say = (lambda line: None) if quiet else click.echo
+    written, sheets = 0, 0
     for name, files in sample_sets():
         brackets = load_brackets(files)
         h, w = brackets[0].image.shape[:2]
-        click.echo(f"{name}: {len(brackets)} brackets, {w}x{h} (W x H)")
+        say(f"{name}: {len(brackets)} brackets, {w}x{h} (W x H)")
         tiles = [(f"input {i + 1}", b.image) for i, b in enumerate(brackets)]
         for method in methods:
             try:
                 res = fuse(brackets, method=method, align=align)
             except EdgemefError as e:  # e.g. a 2-exposure network on a 3-exposure scene
-                click.echo(f"  {method:<10} skipped: {e}")
+                say(f"  {method:<10} skipped: {e}")
                 continue
             path = save_image(out_dir / f"{name}_{method}.png", res.image)
+            written += 1
             tiles.append((method, res.image))
-            click.echo(f"  {method:<10} -> {path}")
+            say(f"  {method:<10} -> {path}")
             for note in res.notes:
-                click.echo(f"    note: {note}")
-            click.echo("    " + format_timings(res.timings))
+                say(f"    note: {note}")
+            say("    " + format_timings(res.timings))
         sheet = save_image(out_dir / f"{name}_side_by_side.png", side_by_side(tiles))
-        click.echo(f"  comparison -> {sheet}")
-
+        sheets += 1
+        say(f"  comparison -> {sheet}")
+    click.echo(f"wrote {written} fused images and {sheets} side-by-side comparisons to {out_dir}")

@@ -51,7 +51,7 @@ def _target_help() -> str:
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="Inference threads for the parity check and the latency figure (default: all cores).")
 @click.option("--latency/--no-latency", default=True, show_default=True,
-              help="Time one 1280x720 network call of the artifact on this machine.")
+              help="Time one 720x1280 (H x W) network call of the artifact on this machine.")
 @click.option("--android-assets", type=click.Path(path_type=Path), default=None,
               help="ort-mobile only: also put the model and its JSON manifest into this folder, as "
                    f"{ANDROID_MODEL} and {ANDROID_MODEL}.json (the Android app's assets: "
@@ -89,6 +89,10 @@ def export_cmd(model, weights, target, precision, calib, calib_method, int8_fall
         if t.name != "ort-mobile":
             raise EdgemefError("--android-assets applies to --target ort-mobile only")
         _android_folder(android_assets)
+    if parity_pairs is not None:
+        from edgemef.io import find_bracket_sets
+
+        find_bracket_sets(parity_pairs)  # a missing or empty folder fails now, not after the export
     from edgemef.export.pipeline import Exporter, ExportOptions, check_output, default_output
     from edgemef.export.source import load_network
 

@@ -327,6 +327,8 @@ def test_synth_dynamic_test_with_cutouts(tmp_path):
     (["--dynamic", "--cutouts", "EMPTY"], "no cut-outs found"),
     (["--dynamic-test", "--cutouts", "MISSING"], "not a directory"),
     (["--cutouts", "EMPTY"], "--cutouts needs --dynamic or --dynamic-test"),
+    (["--mask-tau", "100"], "--mask-tau needs --dynamic or --dynamic-test"),
+    (["--mask-epsilon", "0.3"], "--mask-epsilon needs --dynamic or --dynamic-test"),
 ])
 def test_synth_dynamic_bad_input_is_one_line_exit_2(tmp_path, extra, message):
     (tmp_path / "EMPTY").mkdir()

@@ -33,6 +33,7 @@ def test_help_lists_every_target_from_the_table():
     (["--target", "openvino", "-o", "model.onnx"], "a 'openvino' artifact must end in .xml"),
     (["--target", "onnx", "--int8-fallback"], "--int8-fallback applies to --precision int8 only"),
     (["--target", "onnx", "--calib-method", "entropy"], "--calib-method applies to --precision int8 only"),
+    (["--target", "onnx", "--parity-pairs", "/nonexistent/pairs"], "not a directory"),
     (["--target", "openvino", "--precision", "fp16", "--calib-method", "minmax"],
      "--calib-method applies to --precision int8 only"),
 ])
@@ -105,6 +106,7 @@ def test_full_int8_export_reusing_a_calibration_table(weights_file, exporters, s
     text = r.stdout
     assert f"exported densefuse -> {out} (openvino, int8" in text
     assert "calibration: percentile over" in text and "PSNR min" in text and "passed" in text
+    assert "parity vs PyTorch on 1 pair(s) from parity via" in text  # the count asked for: no "of N asked"
     assert f"edgemef fuse --model {out} a.jpg b.jpg -o fused.png" in text
     from edgemef.cli import COMMANDS
 
