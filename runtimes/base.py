@@ -31,6 +31,9 @@ def _spec_exists(module: str) -> bool:
         return False
 
 
+MAX_THREADS = 256  # an inference thread count above this is a typo, not a machine
+
+
 class Backend:
     """One inference engine running one loaded network.
 
@@ -60,8 +63,8 @@ class Backend:
             missing = ", ".join(self.missing())
             raise EdgemefError(f"{Path(path).name}: the {self.name} backend needs {missing} "
                                f"(not installed): {self.install_hint}")
-        if threads is not None and int(threads) < 1:
-            raise EdgemefError(f"threads must be >= 1, got {threads}")
+        if threads is not None and not 1 <= int(threads) <= MAX_THREADS:
+            raise EdgemefError(f"threads must be 1..{MAX_THREADS}, got {threads}")
         self.path = Path(path)
         self.manifest = manifest
         self.threads = int(threads) if threads else None

@@ -134,7 +134,8 @@ def test_mean_network_fuses_to_the_lab_mean(real_pair, mean_onnx, backend):
 
 
 def test_runtime_options_are_validated(mean_onnx):
-    assert "threads must be >= 1" in one_line_error(load, mean_onnx, threads=0)
+    assert "threads must be 1..256, got 0" in one_line_error(load, mean_onnx, threads=0)
+    assert "threads must be 1..256, got 99999" in one_line_error(load, mean_onnx, threads=99999)
     assert "max_pixels must be at least" in one_line_error(load, mean_onnx, max_pixels=10)
     assert "unknown device 'FPGA'" in one_line_error(load, mean_onnx, device="FPGA")
 
