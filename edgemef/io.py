@@ -91,12 +91,14 @@ def to_float_rgb(raw: np.ndarray, name: str = "image") -> tuple[np.ndarray, bool
     return np.clip(img, 0.0, 1.0), gray, depth
 
 
-def as_image(array, name: str = "image") -> np.ndarray:
+def as_image(array, name: str = "image", strict: bool = True) -> np.ndarray:
     """An in-memory frame as edgemef's float32 (H, W, 3) RGB in [0, 1].
 
     uint8 and uint16 arrays are scaled by their type's maximum; grey (H, W) or (H, W, 1) arrays
     are repeated to three channels and RGBA drops its alpha, as :func:`load_image` does for files
     (the channel order is taken as RGB: an array from ``cv2.imread`` is BGR, convert it first).
+    ``strict=False`` clips float values within [-1, 2] to [0, 1] (what writing a file does with a
+    result that overshoots a little) and refuses only values further out.
 
     Raises:
         EdgemefError: not an array, an empty one, a shape or pixel type that is not an image, or
@@ -123,10 +125,11 @@ def as_image(array, name: str = "image") -> np.ndarray:
     if not np.isfinite(a).all():
         raise EdgemefError(f"{name}: holds NaN or infinite values")
     lo, hi = float(a.min()), float(a.max())
-    if lo < -1e-3 or hi > 1.001:
+    slack = 1.0 if not strict else 1e-3  # non-strict: an overshoot is clipped, 0-255 values are not
+    if lo < -slack or hi > 1.0 + slack:
         raise EdgemefError(f"{name}: float images must lie in [0, 1], got {lo:.3g}..{hi:.3g}"
                            + (" (divide 8-bit values by 255)" if hi <= 255.5 else ""))
-    return np.clip(a, 0.0, 1.0)
+    return a if 0.0 <= lo and hi <= 1.0 else np.clip(a, 0.0, 1.0)  # a valid float32 frame is not copied
 
 
 def load_image(path: str | os.PathLike) -> Bracket:
@@ -239,7 +242,7 @@ def save_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8, g
     p = check_output_path(path)
     if hasattr(image, "image") and not isinstance(image, np.ndarray):  # a FusionResult or a Bracket
         image = image.image
-    image = as_image(image, str(p))
+    image = as_image(image, str(p), strict=False)
     suffix = p.suffix.lower()
     if bit_depth == 16 and suffix in EIGHT_BIT_SUFFIXES:
         bit_depth = 8

@@ -31,6 +31,14 @@ class UserError(click.ClickException):
         click.echo(f"edgemef: error: {self.format_message()}", err=True, file=file)
 
 
+def option_given(name: str, ctx: click.Context | None = None) -> bool:
+    """Whether the user set the option ``name`` (command line or environment), not its default."""
+    from click.core import ParameterSource
+
+    ctx = ctx or click.get_current_context()
+    return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+
+
 def one_line_usage(e: click.UsageError) -> UserError:
     """click's usage error (bad value, unknown option, missing option...) as one line that points
     at the command's --help, instead of click's usage block."""

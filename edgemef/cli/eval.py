@@ -147,10 +147,10 @@ def eval_cmd(pairs_dir, methods, align, reference, save_dir, csv_path, metrics_t
     from edgemef.io import atomic_write_bytes, find_bracket_sets
     from edgemef.metrics import REFERENCE_METRICS, parse_names
 
-    from click.core import ParameterSource
+    from edgemef.cli import option_given
 
     started = time.perf_counter()
-    if not align and click.get_current_context().get_parameter_source("reference") != ParameterSource.DEFAULT:
+    if not align and option_given("reference"):
         raise EdgemefError("--reference applies when aligning (drop --no-align)")
     methods = list(dict.fromkeys(methods or ["mertens"]))
     unknown = [m for m in methods if m not in METHODS]

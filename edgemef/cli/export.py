@@ -78,9 +78,9 @@ def export_cmd(model, weights, target, precision, calib, calib_method, int8_fall
         raise EdgemefError("--calib applies to --precision int8 only")
     if int8_fallback and precision != "int8":
         raise EdgemefError("--int8-fallback applies to --precision int8 only")
-    from click.core import ParameterSource
+    from edgemef.cli import option_given
 
-    if precision != "int8" and click.get_current_context().get_parameter_source("calib_method") != ParameterSource.DEFAULT:
+    if precision != "int8" and option_given("calib_method"):
         raise EdgemefError("--calib-method applies to --precision int8 only")
     fixed = parse_hw(shape, "--shape") if shape else None
     if calib is not None and not calib.exists():

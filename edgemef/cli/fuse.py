@@ -27,13 +27,12 @@ SENSOR_OPTIONS = ("exposures", "camera_fps", "settle_frames")
 
 def _refuse_unused_options(ctx: click.Context, camera: str | None, method: str, model) -> None:
     """An option given on the command line that this run would ignore is an error, not a no-op."""
-    from click.core import ParameterSource
-
+    from edgemef.cli import option_given
     from edgemef.errors import EdgemefError
     from edgemef.runtimes.methods import is_network
 
     def given(name: str) -> bool:
-        return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+        return option_given(name, ctx)
 
     def flag(name: str) -> str:
         return next(o for o in ctx.command.params if o.name == name).opts[-1]

@@ -72,11 +72,10 @@ def synth_cmd(out, count, seed, size, ev_gap, contact_rows, overwrite, dynamic, 
     lo, hi = ev_gap
     if not 0.0 < lo <= hi <= 16.0:
         raise EdgemefError(f"--ev-gap {lo:g} {hi:g}: need 0 < MIN <= MAX <= 16")
-    from click.core import ParameterSource
+    from edgemef.cli import option_given
 
-    ctx = click.get_current_context()
     for name, flag in (("cutouts", "--cutouts"), ("mask_epsilon", "--mask-epsilon"), ("mask_tau", "--mask-tau")):
-        if ctx.get_parameter_source(name) != ParameterSource.DEFAULT and not (dynamic or dynamic_test):
+        if option_given(name) and not (dynamic or dynamic_test):
             raise EdgemefError(f"{flag} needs --dynamic or --dynamic-test")
     if dynamic or dynamic_test:
         from edgemef.data.silhouettes import figure_source
@@ -134,7 +133,8 @@ def _write_dynamic(out, count, seed, size, ev_gap, contact_rows, overwrite, dyna
         if shown:
             write_sheet(out / "contact_sheet.png", dynamic_sheet(shown))
         if not quiet:
-            click.echo(f"wrote {count} dynamic set{'s' * (count != 1)} ({size[0]}x{size[1]}, H x W, {boxes} inserted objects, "
+            click.echo(f"wrote {count} dynamic set{'s' * (count != 1)} ({size[0]}x{size[1]}, H x W, "
+                       f"{boxes} inserted objects, "
                        f"{empty} sets without a qualifying box) to {out}")
     if dynamic_test:
         for kind in ("dynamic", "static"):

@@ -159,7 +159,7 @@ def test_vgg_weights_that_do_not_fit_give_clear_errors(tmp_path):
 def test_vgg_term_is_off_and_reported_without_a_file():
     with pytest.warns(UserWarning, match="VGG perceptual loss is OFF"):
         loss = TwoPhaseLoss()
-    assert not loss.vgg_enabled and "vgg_weights=FILE" in loss.warning
+    assert not loss.vgg_enabled and "--vgg-weights FILE" in loss.warning
     assert loss.summary()["warning"] == loss.warning
     x, y = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
     _, terms = loss(x, None, y, phase=2)
