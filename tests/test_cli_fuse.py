@@ -93,6 +93,24 @@ def test_demo_writes_fused_and_side_by_side(tmp_path):
     assert bad.exit_code == 2 and "cannot create the output folder" in bad.stderr and "Traceback" not in bad.output
 
 
+def test_ctrl_c_exits_130_and_keeps_the_output(tmp_path, mefb_dir):
+    from edgemef.fusion import METHODS, register_method
+
+    def interrupted(images):
+        raise KeyboardInterrupt
+
+    _, (a, b) = mefb_pairs()[0]
+    out = tmp_path / "o.png"
+    out.write_bytes(b"previous result")
+    register_method("test-ctrl-c", "test only: Ctrl-C while fusing", lambda: interrupted)
+    try:
+        res = run("fuse", a, b, "-o", out, "-m", "test-ctrl-c", "--no-align")
+    finally:
+        METHODS.pop("test-ctrl-c")
+    assert res.exit_code == 130 and res.stderr == "edgemef: interrupted\n"
+    assert out.read_bytes() == b"previous result"
+
+
 def test_console_script_exit_code(tmp_path):
     exe = [sys.executable, "-c", "from edgemef.cli import main; main()"]
     p = subprocess.run(exe + ["fuse", "x.png", "y.png", "-o", str(tmp_path / "o.png")], capture_output=True, text=True)

@@ -81,6 +81,9 @@ class LazyGroup(click.Group):
             raise
         except click.UsageError as e:
             raise one_line_usage(e) from None
+        except KeyboardInterrupt:  # Ctrl-C: the shell's 130, not click's "Aborted!" and 1
+            click.echo("edgemef: interrupted", err=True)
+            ctx.exit(130)
         except EdgemefError as e:
             raise UserError(str(e)) from None
         except ModuleNotFoundError as e:

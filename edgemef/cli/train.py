@@ -72,8 +72,8 @@ def _train(cfg, out: Path, resume: bool, quiet: bool, done: str) -> None:
 
     import warnings
 
-    with warnings.catch_warnings():  # Trainer.run prints the task's warnings once, as it starts
-        warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings():  # Trainer.run prints the task's notes (this one) once, as it starts
+        warnings.filterwarnings("ignore", message="VGG perceptual loss is OFF", category=UserWarning)
         trainer = Trainer(cfg, out, resume=resume, progress=not quiet)
     try:
         if resume and not trainer.resumed and trainer.is_main:
