@@ -185,10 +185,12 @@ def load_brackets(paths: list[str | os.PathLike]) -> list[Bracket]:
     return order_brackets([load_image(p) for p in paths])
 
 
-def find_bracket_sets(root: str | os.PathLike) -> list[tuple[str, list[Path]]]:
+def find_bracket_sets(root: str | os.PathLike, skipped: list[str] | None = None) -> list[tuple[str, list[Path]]]:
     """Bracket sets under ``root``: one per sub-folder holding 2-3 images (mefb-dev layout).
 
     A folder whose images sit directly under ``root`` counts as one set named after ``root``.
+    ``skipped``, when given, receives the sub-folders left out for holding one image or more
+    than three (folders without images are not listed).
     """
     root = Path(root)
     if not root.is_dir():
@@ -197,8 +199,10 @@ def find_bracket_sets(root: str | os.PathLike) -> list[tuple[str, list[Path]]]:
     def images(d: Path) -> list[Path]:
         return sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
-    sets = [(d.name, images(d)) for d in sorted(root.iterdir()) if d.is_dir()]
-    sets = [(n, f) for n, f in sets if 2 <= len(f) <= 3]
+    found = [(d.name, images(d)) for d in sorted(root.iterdir()) if d.is_dir()]
+    sets = [(n, f) for n, f in found if 2 <= len(f) <= 3]
+    if skipped is not None:
+        skipped.extend(f"{n} ({len(f)} image{'s' * (len(f) != 1)})" for n, f in found if len(f) == 1 or len(f) > 3)
     if not sets and 2 <= len(images(root)) <= 3:
         sets = [(root.name, images(root))]
     if not sets:

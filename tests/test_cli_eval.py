@@ -126,3 +126,26 @@ def test_every_set_failing_exits_2(tmp_path):
     assert res.exit_code == 2
     assert "scene,mertens" in res.stdout  # the CSV still lists the failure
     assert res.stderr.strip().splitlines()[-1] == "edgemef: error: all 1 fusion(s) failed"
+
+
+def test_eval_scores_an_exported_artifact_and_names_skipped_folders(pairs, tmp_path):
+    """--model evaluates an artifact as `fuse --model` runs it (here the bundled DenseFuse ONNX,
+    whose scores must then equal -m densefuse's); a folder that is not a 2-3 bracket set is named."""
+    import shutil
+
+    from edgemef.runtimes.methods import WEIGHTS_DIR
+
+    art = tmp_path / "df.onnx"
+    shutil.copyfile(WEIGHTS_DIR / "densefuse.onnx", art)
+    (pairs / "lonely").mkdir()
+    (pairs / "lonely" / "only.png").write_bytes(b"x")
+    res = _run("--pairs", pairs, "-m", "densefuse", "--model", art, "--max-pairs", "1", "--metrics", "mef_ssim",
+               "--no-align", "--threads", "1", "-q")
+    assert res.exit_code == 0, res.output
+    rows = _csv_rows(res.stdout)
+    assert [r["method"] for r in rows] == ["densefuse", "model:df.onnx"]
+    assert rows[0]["mef_ssim"] == rows[1]["mef_ssim"] and 0.8 < float(rows[0]["mef_ssim"]) < 1
+    assert "note: skipped 1 folder(s) that are not 2-3 bracket sets: lonely (1 image)" in res.stderr
+    bad = _run("--pairs", pairs, "--model", tmp_path / "missing.onnx")
+    assert bad.exit_code == 2 and bad.stderr.startswith("edgemef: error:") and "missing.onnx" in bad.stderr
+    assert "--threads applies" in _run("--pairs", pairs, "--threads", "2").stderr

@@ -115,6 +115,11 @@ def evaluate_set(scene, files, methods, names, align, reference, save_dir) -> li
 @click.option("--method", "-m", "methods", multiple=True,
               help="Fusion method to evaluate (repeatable; default: mertens). Any name registered in "
                    "edgemef.fusion.METHODS, e.g. mertens, average.")
+@click.option("--model", "models", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Also evaluate this exported network artifact (.onnx, .ort, .xml, .engine, .safetensors; "
+                   "repeatable), as `edgemef fuse --model` runs it; its column is named model:FILE.")
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
+              help="CPU threads for network inference (default: the backend's choice).")
 @click.option("--align/--no-align", default=True, show_default=True,
               help="Register each set once (AGC + SIFT + homography, as `edgemef fuse`) before fusing; "
                    "the scores then compare with the aligned frames. --no-align scores against the "
@@ -130,7 +135,7 @@ def evaluate_set(scene, files, methods, names, align, reference, save_dir) -> li
 @click.option("--max-pairs", "--limit", "limit", type=click.IntRange(min=1), default=None,
               help="Evaluate only the first N bracket sets (in name order), as `bench --max-pairs`.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar (the CSV, the table and warnings still print).")
-def eval_cmd(pairs_dir, methods, align, reference, save_dir, csv_path, metrics_text, limit, quiet):
+def eval_cmd(pairs_dir, methods, models, threads, align, reference, save_dir, csv_path, metrics_text, limit, quiet):
     """Fuse every bracket set under --pairs with each method and score the results.
 
     Prints a per-image CSV (stdout, or --csv FILE) and a table of means per metric, one column
@@ -140,6 +145,8 @@ def eval_cmd(pairs_dir, methods, align, reference, save_dir, csv_path, metrics_t
     its error and skipped. Example:
 
         edgemef eval --pairs ../shared/data/mefb-dev --method mertens --method average
+
+        edgemef eval --pairs ../shared/data/mefb-dev --method densefuse --model densefuse-onnx-int8.onnx
     """
     from tqdm import tqdm
 
@@ -152,17 +159,29 @@ def eval_cmd(pairs_dir, methods, align, reference, save_dir, csv_path, metrics_t
     started = time.perf_counter()
     if not align and option_given("reference"):
         raise EdgemefError("--reference applies when aligning (drop --no-align)")
-    methods = list(dict.fromkeys(methods or ["mertens"]))
+    methods = list(dict.fromkeys(methods or ([] if models else ["mertens"])))
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise EdgemefError(f"unknown method(s) {', '.join(unknown)} (choose from: {', '.join(METHODS)})")
+    if models or threads is not None:
+        from edgemef.runtimes.methods import choose_method, is_network
+
+        if threads is not None and not models and not any(is_network(m) for m in methods):
+            raise EdgemefError("--threads applies to network methods and --model artifacts")
+        if threads is not None:
+            choose_method("mertens", threads=threads)  # the bundled networks take the thread count too
+        methods += [choose_method("mertens", model, threads) for model in models]  # fails fast on a bad file
     names = parse_names(metrics_text)
     with_ref = [n for n in names if n in REFERENCE_METRICS]
     if with_ref:
         raise EdgemefError(f"{', '.join(with_ref)} need ground-truth labels, which eval does not take yet")
     if csv_path is not None and not (csv_path.parent if str(csv_path.parent) else Path(".")).is_dir():
         raise EdgemefError(f"{csv_path}: directory {csv_path.parent} does not exist")
-    sets = find_bracket_sets(pairs_dir)[:limit]
+    skipped: list[str] = []
+    sets = find_bracket_sets(pairs_dir, skipped)[:limit]
+    if skipped:
+        click.echo(f"note: skipped {len(skipped)} folder(s) that are not 2-3 bracket sets: {', '.join(skipped)}",
+                   err=True)
     if save_dir is not None:
         try:
             save_dir.mkdir(parents=True, exist_ok=True)
