@@ -96,6 +96,9 @@ class VideoFileSource(FrameSource):
     def open(self) -> None:
         if not self.path.is_file():
             raise EdgemefError(f"{self.path}: no such video file")
+        # FFmpeg's own log lines ("[png @ 0x...] Invalid PNG signature") would precede our one-line
+        # error; OpenCV reads the level when it first opens a capture. A user's setting wins.
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
             raise EdgemefError(f"{self.path}: OpenCV cannot open this video")

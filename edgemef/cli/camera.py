@@ -91,7 +91,8 @@ def run_camera_command(images, output, method, align, reference, quiet, camera, 
     try:
         summary = run_camera(source, sinks, config, log)
     except CameraError as e:
-        _echo_summary(e.summary.lines(), sinks, quiet)
+        if e.summary.captured:  # a source that gave nothing needs no summary before its error
+            _echo_summary(e.summary.lines(), sinks, quiet)
         raise EdgemefError(str(e)) from None
     _echo_summary(summary.lines(), sinks, quiet)
     if summary.stopped_by == "Ctrl-C":

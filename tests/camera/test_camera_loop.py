@@ -149,3 +149,15 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_playable_video(tmp_path):
     assert "stopped by Ctrl-C" in stdout and "Traceback" not in stderr
     n = int(re.search(r"wrote (\d+) fused frames", stdout).group(1))
     assert 0 < n < 600 and len(read_video(out)) == n
+
+
+def test_a_file_that_is_not_a_video_gives_one_line_and_no_ffmpeg_noise(tmp_path):
+    """FFmpeg logs from C straight to fd 2, so this runs the console script in a subprocess."""
+    fake = tmp_path / "text.png"
+    fake.write_bytes(b"hello, not an image")
+    exe = [sys.executable, "-c", "from edgemef.cli import main; main()"]
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    p = subprocess.run(exe + ["fuse", "--camera", str(fake), "-o", str(tmp_path / "o.mp4")],
+                       capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr == f"edgemef: error: {fake}: no frame could be decoded\n"
