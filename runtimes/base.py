@@ -18,7 +18,7 @@ import numpy as np
 from edgemef.errors import EdgemefError
 from edgemef.manifest import Manifest
 from edgemef.netio import finish_output, padded_size, prepare_input
-from edgemef.runtimes.tiling import choose_tile, run_tiled
+from edgemef.runtimes.tiling import choose_tile, run_tiled, tile_count
 
 DEFAULT_MAX_PIXELS = 1920 * 1088  # one call up to 1080p; larger images are tiled
 DEFAULT_OVERLAP = 64
@@ -202,7 +202,8 @@ class Runtime:
         if self.progress:
             from tqdm import tqdm
 
-            bar = tqdm(desc="tiles", unit="tile", leave=False)
+            total = tile_count(*x.shape[-2:], tile, self.overlap)
+            bar = tqdm(total=total, desc=f"{self.manifest.model} tiles", unit="tile", leave=False)
         calls = [0]
 
         def count(n: int) -> None:

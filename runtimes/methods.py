@@ -88,7 +88,7 @@ def is_network(method: str) -> bool:
 
 
 def choose_method(method: str, model: str | os.PathLike | None = None, threads: int | None = None,
-                  backend: str | None = None, tonemap: str | None = None) -> str:
+                  backend: str | None = None, tonemap: str | None = None, progress: bool = False) -> str:
     """The fusion method ``edgemef fuse`` options name: ``method``, or the ``model`` artifact
     registered as one, with the network options (threads, backend, tonemap) applied.
 
@@ -98,12 +98,13 @@ def choose_method(method: str, model: str | os.PathLike | None = None, threads: 
     from edgemef.errors import EdgemefError
     from edgemef.fusion import get_method
 
-    configure_networks(threads=threads, backend=backend, tonemap=tonemap)  # bundled networks (-m sthdr)
+    # bundled networks (-m sthdr); progress: a tqdm bar over the tiles of a large image
+    configure_networks(threads=threads, backend=backend, tonemap=tonemap, progress=progress or None)
     if model is not None:
         from edgemef.runtimes import check_artifact
 
         check_artifact(model, backend)  # fail fast: missing file, engine not installed, no manifest
-        method = register_artifact(model, threads=threads, backend=backend, tonemap=tonemap)
+        method = register_artifact(model, threads=threads, backend=backend, tonemap=tonemap, progress=progress)
     if tonemap and getattr(getattr(get_method(method), "manifest", None), "output", None) != "hdr":
         raise EdgemefError(f"--tonemap applies to HDR networks (e.g. -m sthdr); '{method}' outputs a display image")
     return method

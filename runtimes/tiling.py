@@ -54,6 +54,12 @@ def choose_tile(height: int, width: int, max_pixels: int, multiple: int = 1,
     return th, tw
 
 
+def tile_count(height: int, width: int, tile: tuple[int, int], overlap: int = 64) -> int:
+    """How many network calls :func:`run_tiled` makes for an (H, W) input."""
+    th, tw = min(tile[0], height), min(tile[1], width)
+    return len(tile_starts(height, th, min(overlap, th // 2))) * len(tile_starts(width, tw, min(overlap, tw // 2)))
+
+
 def run_tiled(infer: Callable[..., np.ndarray], x: np.ndarray, tile: tuple[int, int],
               overlap: int = 64, margin: int = 16, progress: Callable[[int], None] | None = None,
               extra: dict[str, np.ndarray] | None = None) -> np.ndarray:
@@ -76,7 +82,7 @@ def run_tiled(infer: Callable[..., np.ndarray], x: np.ndarray, tile: tuple[int, 
     _, _, h, w = x.shape
     th, tw = min(tile[0], h), min(tile[1], w)
     oy, ox = min(overlap, th // 2), min(overlap, tw // 2)
-    ys, xs = tile_starts(h, th, oy), tile_starts(w, tw, ox)
+    ys, xs = tile_starts(h, th, oy), tile_starts(w, tw, ox)  # tile_count() counts the same
     acc = None
     norm = np.zeros((h, w), np.float32)
     for y0 in ys:

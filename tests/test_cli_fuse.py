@@ -185,3 +185,18 @@ def test_usage_errors_are_one_line():
         assert res.stderr.startswith("edgemef: error:") and message in res.stderr, (args, res.stderr)
         assert res.stderr.count("\n") == 1, res.stderr
         assert f"(see 'edgemef {args[0]} --help')" in res.stderr or args == ("nosuch",)
+
+
+def test_a_tiled_network_fuse_shows_its_progress(tmp_path, mefb_dir):
+    """An image above one network call's size is fused in tiles, with a bar on stderr."""
+    import cv2
+
+    _, (a, b) = mefb_pairs()[0]
+    big = []
+    for i, f in enumerate((a, b)):
+        im = cv2.imread(str(f))
+        big.append(tmp_path / f"{i}.png")
+        cv2.imwrite(str(big[-1]), cv2.resize(im, (1700, 1300), interpolation=cv2.INTER_LINEAR))
+    res = run("fuse", *big, "-o", tmp_path / "o.png", "-m", "densefuse", "--no-align", "--threads", "2")
+    assert res.exit_code == 0, res.output
+    assert "densefuse tiles" in res.stderr and "2/2" in res.stderr

@@ -121,7 +121,7 @@ def fuse_cmd(images, output, method, align, reference, bit_depth, model, threads
         raise EdgemefError(f"{output}: a {output.suffix} file holds 8 bits; use .png or .tif for --bit-depth 16")
     from edgemef.runtimes.methods import choose_method
 
-    method = choose_method(method, model, threads, backend, tonemap)
+    method = choose_method(method, model, threads, backend, tonemap, progress=not quiet)
     brackets = load_brackets(list(images))
     result = fuse(brackets, method=method, align=align, reference=reference)
     depth = int(bit_depth) if bit_depth else max(16 if b.bit_depth == 16 else 8 for b in brackets)
