@@ -171,6 +171,8 @@ def order_brackets(brackets: list[Bracket]) -> list[Bracket]:
         ordered = sorted(brackets, key=lambda b: b.luminance)
     lum = [b.luminance for b in ordered]
     for a, b, ba, bb in zip(lum, lum[1:], ordered, ordered[1:]):
+        if ba.path and bb.path and Path(ba.path).resolve() == Path(bb.path).resolve():
+            raise EdgemefError(f"{ba.path} is given twice; give differently exposed brackets")
         same_pixels = np.array_equal(ba.image, bb.image)
         if same_pixels or (abs(b - a) < 0.02 and ba.exposure_time == bb.exposure_time):
             raise EdgemefError(

@@ -416,7 +416,7 @@ def check_output(path: str | Path, target: Target) -> Path:
     """The output path must carry the target's suffix and sit in a writable folder."""
     p = Path(path)
     if p.suffix.lower() != target.suffix:
-        raise EdgemefError(f"{p}: a '{target.name}' artifact must end in {target.suffix}")
+        raise EdgemefError(f"{p}: {target.name} artifacts must end in {target.suffix}")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise EdgemefError(f"{p}: directory {parent} does not exist")

@@ -53,6 +53,8 @@ def test_help_lists_options():
         (["--pairs", ".", "--method", "nope"], "unknown method(s) nope"),
         (["--pairs", ".", "--metrics", "mef_ssim,bogus"], "unknown metric(s) bogus"),
         (["--pairs", ".", "--metrics", "psnr"], "need ground-truth labels"),
+        (["--pairs", ".", "--metrics", ""], "no metric named"),
+        (["--pairs", ".", "--metrics", "foo"], "(choose from: mef_ssim, qabf, vif, ag, ei, sf, sd, en)"),
         (["--pairs", ".", "--csv", "/nonexistent/dir/out.csv"], "does not exist"),
         (["--pairs", ".", "--no-align", "--reference", "over"], "--reference applies when aligning"),
     ],

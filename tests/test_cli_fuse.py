@@ -38,7 +38,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path, mefb_dir):
         ((a, "-o", tmp_path / "o.png"), "need 2 or 3"),
         ((a, tmp_path / "missing.png", "-o", tmp_path / "o.png"), "no such file"),
         ((a, tmp_path / "corrupt.jpg", "-o", tmp_path / "o.png"), "cannot decode"),
-        ((a, a, "-o", tmp_path / "o.png"), "same exposure"),
+        ((a, a, "-o", tmp_path / "o.png"), "is given twice"),
         ((a, b, "-o", tmp_path / "nodir" / "o.png"), "does not exist"),
         ((a, b, "-o", tmp_path / "o.png", "--method", "nope"), "unknown method"),
         ((a, b, "-o", tmp_path / "o.png", "--tonemap", "reinhard"), "applies to HDR networks"),

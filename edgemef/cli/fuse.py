@@ -77,7 +77,7 @@ def _refuse_unused_options(ctx: click.Context, camera: str | None, method: str, 
 @click.option("--bit-depth", type=click.Choice(["8", "16"]), default=None,
               help="Output bit depth (png/tif). Default: 16 when any input is 16-bit, else 8.")
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Fuse with this exported network artifact (.onnx, .ort, .xml, .engine, .safetensors) "
+              help="Fuse with this exported network artifact (.onnx, .ort, .xml, .engine/.plan, .safetensors) "
                    "instead of --method.")
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="CPU threads for network inference (default: the backend's choice).")

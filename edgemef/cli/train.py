@@ -21,9 +21,9 @@ def _common(default_out: str):
         opts = [
             click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
                          help="JSON training config (see configs/); command-line options override its values."),
-            click.option("--batch", type=int, default=None,
+            click.option("--batch", type=click.IntRange(min=1), default=None,
                          help="Crops per step (the global batch: split over torchrun processes)."),
-            click.option("--crop", type=int, default=None, help="Square crop side in pixels."),
+            click.option("--crop", type=click.IntRange(min=16), default=None, help="Square crop side in pixels."),
             click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path(default_out),
                          show_default=True, help="Output folder: config, checkpoint, weights, loss plot, summary."),
             click.option("--resume", is_flag=True, help="Continue from <out>/checkpoint.safetensors (same config; "
@@ -31,7 +31,7 @@ def _common(default_out: str):
             click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
                          help="Where to train: 'auto' uses CUDA when torch sees a GPU. Default: the config's, else auto."),
             click.option("--seed", type=click.IntRange(min=0), default=None, help="Initialisation and sampling seed."),
-            click.option("--threads", type=int, default=None,
+            click.option("--threads", type=click.IntRange(0, 256), default=None,
                          help="torch CPU threads (0: torch's default). Default: the config's, else 1."),
             click.option("--dynamic", type=float, default=None, metavar="FRACTION",
                          help="Share of the training scenes made dynamic (moving objects inserted into the "
@@ -102,7 +102,7 @@ def _train(cfg, out: Path, resume: bool, quiet: bool, done: str) -> None:
 @click.option("--co-target", type=click.Choice(["ev0", "label", "mertens"]), default=None,
               help="Co-target: 'ev0' the correctly exposed frame (the paper), 'label' the renderer's fused "
                    "reference, 'mertens' Mertens fusion of the input pair. Default: the config's, else ev0.")
-@click.option("--steps", type=int, default=None, help="Optimisation steps in total (a resumed run continues to it).")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Optimisation steps in total (a resumed run continues to it).")
 @_common("runs/densefuse")
 def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resume, device, seed, threads, dynamic,
                   shift_prob, init, quiet):
@@ -123,9 +123,9 @@ def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resum
 
 @train_cmd.command("twophase",
                    short_help="Train the two-phase network: phase 1 UNet, then phase 2 AMNet (decoupled).")
-@click.option("--phase1-steps", type=int, default=None,
+@click.option("--phase1-steps", type=click.IntRange(min=0), default=None,
               help="Steps of phase 1 (the UNet alone, target: the EV0 frame). Default: the config's, else 1000.")
-@click.option("--phase2-steps", type=int, default=None,
+@click.option("--phase2-steps", type=click.IntRange(min=0), default=None,
               help="Steps of phase 2 (phase 1 frozen, target: --fused-target); may grow on --resume. "
                    "Default: the config's, else 1000.")
 @click.option("--fused-target", type=click.Choice(["label", "mertens"]), default=None,
@@ -167,7 +167,7 @@ def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, lambda_gr
 @train_cmd.command("sthdr", short_help="Train STHDR: LDR frames + exposure ratios -> HDR radiance.")
 @click.option("--ablation", type=click.Choice(["full", "single_scale", "no_align"]), default=None,
               help="Table 3 variant: the full network, a single scale, or no Align Net. Default: the config's, else full.")
-@click.option("--steps", type=int, default=None, help="Optimisation steps in total (a resumed run continues to it).")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Optimisation steps in total (a resumed run continues to it).")
 @_common("runs/sthdr")
 def sthdr_cmd(ablation, steps, config_file, batch, crop, out, resume, device, seed, threads, dynamic, shift_prob,
               init, quiet):

@@ -51,17 +51,21 @@ SUMMARIES: dict[str, str] = {
 
 
 def parse_names(text: str | None, with_reference: bool = False) -> list[str]:
-    """Metric names from a comma-separated list ('all' or None: the defaults).
+    """Metric names from a comma-separated list ('all' or None: every usable one; the label
+    metrics only ``with_reference``, and the choices an error lists say the same).
 
     Raises:
         EdgemefError: an unknown name.
     """
-    if text is None or text.strip() in ("", "all"):
-        return list(NO_REFERENCE + (REFERENCE_METRICS if with_reference else ()))
+    usable = NO_REFERENCE + (REFERENCE_METRICS if with_reference else ())
+    if text is None or text.strip() == "all":
+        return list(usable)
     names = [n.strip().lower().replace("-", "_") for n in text.split(",") if n.strip()]
+    if not names:
+        raise EdgemefError(f"no metric named (choose from: {', '.join(usable)}, or all)")
     bad = [n for n in names if n not in METRICS]
     if bad:
-        raise EdgemefError(f"unknown metric(s) {', '.join(bad)} (choose from: {', '.join(METRICS)})")
+        raise EdgemefError(f"unknown metric(s) {', '.join(bad)} (choose from: {', '.join(usable)})")
     return list(dict.fromkeys(names))
 
 

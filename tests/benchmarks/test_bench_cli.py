@@ -105,7 +105,8 @@ def test_help_explains_every_option():
     (["--model", "densefuse", "--precisions", "int4"], "unknown precision 'int4'"),
     (["--model", "densefuse", "--targets", "ort-mobile", "--precisions", "fp16"], "no export target supports fp16"),
     (["--model", "densefuse", "--shape", "720"], "--shape must be HxW"),
-    (["--model", "densefuse", "--repeats", "0"], "--repeats must be >= 1"),
+    (["--model", "densefuse", "--repeats", "0"], "'--repeats': 0 is not in the range x>=1"),
+    (["--model", "densefuse", "--threads", "999"], "'--threads': 999 is not in the range 1<=x<=256"),
     (["--model", "densefuse", "--random-weights", "--weights", "w.safetensors"], "exclude each other"),
     (["--model", "densefuse", "--weights", "/nonexistent/w.safetensors"], "no such weights file"),
 ])

@@ -30,7 +30,7 @@ def test_help_lists_every_target_from_the_table():
     (["--target", "onnx", "--shape", "720"], "--shape must be HxW"),
     (["--target", "onnx", "--calib", "."], "--calib applies to --precision int8 only"),
     (["--target", "onnx", "--precision", "int8", "--calib-method", "kl"], "unknown --calib-method 'kl'"),
-    (["--target", "openvino", "-o", "model.onnx"], "a 'openvino' artifact must end in .xml"),
+    (["--target", "openvino", "-o", "model.onnx"], "openvino artifacts must end in .xml"),
     (["--target", "onnx", "--int8-fallback"], "--int8-fallback applies to --precision int8 only"),
     (["--target", "onnx", "--calib-method", "entropy"], "--calib-method applies to --precision int8 only"),
     (["--target", "onnx", "--parity-pairs", "/nonexistent/pairs"], "not a directory"),
