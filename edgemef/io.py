@@ -238,12 +238,16 @@ def check_output_path(path: str | os.PathLike) -> Path:
 
 
 def save_image(path: str | os.PathLike, image: np.ndarray, bit_depth: int = 8, gray: bool = False) -> Path:
-    """Write a float RGB image atomically: encode in memory, write a temp file, rename.
+    """Write an image atomically: encode in memory, write a temp file, rename.
 
-    An existing file at ``path`` is only replaced once the new one is complete.
+    ``image`` is anything :func:`as_image` takes (float RGB in [0, 1], a small overshoot clipped;
+    uint8/uint16; grey; RGBA) or a :class:`~edgemef.fusion.FusionResult`. ``bit_depth`` 16 needs
+    .png or .tif: JPEG and BMP hold 8 bits and are written so. An existing file at ``path`` is
+    only replaced once the new one is complete.
 
     Raises:
-        EdgemefError: unknown suffix, missing directory or unwritable location.
+        EdgemefError: unknown suffix, missing directory, unwritable location, or an array that
+            is not an image.
     """
     p = check_output_path(path)
     if hasattr(image, "image") and not isinstance(image, np.ndarray):  # a FusionResult or a Bracket
