@@ -87,6 +87,15 @@ def is_network(method: str) -> bool:
     return method in DEFAULT_NETWORKS or method.startswith("model:")
 
 
+def checked_artifact(model: str | os.PathLike, **load_options: Any) -> str:
+    """Check ``model`` cheaply (the file, an installed engine for it, its manifest), then register
+    it as a fusion method; returns the method name."""
+    from edgemef.runtimes import check_artifact
+
+    check_artifact(model, load_options.get("backend"))
+    return register_artifact(model, **load_options)
+
+
 def choose_method(method: str, model: str | os.PathLike | None = None, threads: int | None = None,
                   backend: str | None = None, tonemap: str | None = None, progress: bool = False) -> str:
     """The fusion method ``edgemef fuse`` options name: ``method``, or the ``model`` artifact
@@ -101,10 +110,7 @@ def choose_method(method: str, model: str | os.PathLike | None = None, threads: 
     # bundled networks (-m sthdr); progress: a tqdm bar over the tiles of a large image
     configure_networks(threads=threads, backend=backend, tonemap=tonemap, progress=progress or None)
     if model is not None:
-        from edgemef.runtimes import check_artifact
-
-        check_artifact(model, backend)  # fail fast: missing file, engine not installed, no manifest
-        method = register_artifact(model, threads=threads, backend=backend, tonemap=tonemap, progress=progress)
+        method = checked_artifact(model, threads=threads, backend=backend, tonemap=tonemap, progress=progress)
     if tonemap and getattr(getattr(get_method(method), "manifest", None), "output", None) != "hdr":
         raise EdgemefError(f"--tonemap applies to HDR networks (e.g. -m sthdr); '{method}' outputs a display image")
     return method

@@ -54,10 +54,18 @@ def choose_tile(height: int, width: int, max_pixels: int, multiple: int = 1,
     return th, tw
 
 
+def tile_grid(height: int, width: int, tile: tuple[int, int], overlap: int = 64):
+    """The tiling :func:`run_tiled` uses: (row starts, column starts, (th, tw), (oy, ox)), the
+    tile clamped to the image and the overlap to half a tile."""
+    th, tw = min(tile[0], height), min(tile[1], width)
+    oy, ox = min(overlap, th // 2), min(overlap, tw // 2)
+    return tile_starts(height, th, oy), tile_starts(width, tw, ox), (th, tw), (oy, ox)
+
+
 def tile_count(height: int, width: int, tile: tuple[int, int], overlap: int = 64) -> int:
     """How many network calls :func:`run_tiled` makes for an (H, W) input."""
-    th, tw = min(tile[0], height), min(tile[1], width)
-    return len(tile_starts(height, th, min(overlap, th // 2))) * len(tile_starts(width, tw, min(overlap, tw // 2)))
+    ys, xs, _, _ = tile_grid(height, width, tile, overlap)
+    return len(ys) * len(xs)
 
 
 def run_tiled(infer: Callable[..., np.ndarray], x: np.ndarray, tile: tuple[int, int],
@@ -80,9 +88,7 @@ def run_tiled(infer: Callable[..., np.ndarray], x: np.ndarray, tile: tuple[int, 
         (1, Cout, H, W) float32.
     """
     _, _, h, w = x.shape
-    th, tw = min(tile[0], h), min(tile[1], w)
-    oy, ox = min(overlap, th // 2), min(overlap, tw // 2)
-    ys, xs = tile_starts(h, th, oy), tile_starts(w, tw, ox)  # tile_count() counts the same
+    ys, xs, (th, tw), (oy, ox) = tile_grid(h, w, tile, overlap)
     acc = None
     norm = np.zeros((h, w), np.float32)
     for y0 in ys:

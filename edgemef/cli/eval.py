@@ -164,13 +164,12 @@ def eval_cmd(pairs_dir, methods, models, threads, align, reference, save_dir, cs
     if unknown:
         raise EdgemefError(f"unknown method(s) {', '.join(unknown)} (choose from: {', '.join(METHODS)})")
     if models or threads is not None:
-        from edgemef.runtimes.methods import choose_method, is_network
+        from edgemef.runtimes.methods import checked_artifact, configure_networks, is_network
 
         if threads is not None and not models and not any(is_network(m) for m in methods):
             raise EdgemefError("--threads applies to network methods and --model artifacts")
-        if threads is not None:
-            choose_method("mertens", threads=threads)  # the bundled networks take the thread count too
-        methods += [choose_method("mertens", model, threads) for model in models]  # fails fast on a bad file
+        configure_networks(threads=threads)  # the bundled networks take the thread count too
+        methods += [checked_artifact(model, threads=threads) for model in models]  # fails fast on a bad file
     names = parse_names(metrics_text)
     with_ref = [n for n in names if n in REFERENCE_METRICS]
     if with_ref:

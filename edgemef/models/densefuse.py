@@ -103,11 +103,5 @@ def l1_norm_fusion(features: list[torch.Tensor], radius: int = 1, eps: float = 1
     k = 2 * radius + 1
     acts = [F.avg_pool2d(f.abs().sum(1, keepdim=True), k, stride=1, padding=radius, count_include_pad=False)
             for f in features]
-    total = acts[0]
-    for a in acts[1:]:
-        total = total + a
-    total = total + eps
-    fused = features[0] * (acts[0] / total)
-    for f, a in zip(features[1:], acts[1:]):
-        fused = fused + f * (a / total)
-    return fused * 2.0
+    total = sum(acts) + eps
+    return 2.0 * sum(f * (a / total) for f, a in zip(features, acts))

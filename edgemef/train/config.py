@@ -148,7 +148,9 @@ class TrainConfig:
         for name in ("alpha", "beta", "co_weight", "mef_ssim_weight", "grad_weight"):
             need(isinstance(getattr(self, name), (int, float)) and getattr(self, name) >= 0, f"{name} must be >= 0")
         need(isinstance(self.mask_sigma, (int, float)) and self.mask_sigma > 0, "mask_sigma must be > 0")
-        need(self.fusion in ("add", "l1-norm"), f"fusion '{self.fusion}' (choose from add, l1-norm)")
+        from edgemef.models.densefuse import FUSION_STRATEGIES
+
+        need(self.fusion in FUSION_STRATEGIES, f"fusion '{self.fusion}' (choose from {', '.join(FUSION_STRATEGIES)})")
         return self
 
 

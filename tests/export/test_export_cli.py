@@ -37,7 +37,8 @@ def test_help_lists_every_target_from_the_table():
     (["--target", "openvino", "--precision", "fp16", "--calib-method", "minmax"],
      "--calib-method applies to --precision int8 only"),
 ])
-def test_bad_arguments_are_one_line_errors(args, message):
+def test_bad_arguments_are_one_line_errors(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no -o: an export that wrongly ran would write its default name here
     r = run("--model", "densefuse", *args)
     assert r.exit_code == 2
     lines = r.output.strip().splitlines()
