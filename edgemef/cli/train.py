@@ -140,8 +140,12 @@ def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resum
 @click.option("--vgg-weights", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="torchvision-style VGG-19 state dict (.pth or .safetensors) for the perceptual loss term. "
                    "Without it the VGG term is OFF (the run says so on stderr and in summary.json).")
+@click.option("--qat/--no-qat", default=None,
+              help="Quantization-aware training: every convolution sees its input and weights on the int8 grid "
+                   "of `edgemef export --precision int8` (for a short fine-tune with --init of weights meant for "
+                   "int8; the saved weights stay fp32). Default: the config's qat, else off.")
 @_common("runs/twophase")
-def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, lambda_grad, vgg_weights, config_file,
+def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, lambda_grad, vgg_weights, qat, config_file,
                  batch, crop, out, resume, device, seed, threads, dynamic, shift_prob, init, quiet):
     """Train the two-phase network, decoupled: phase 1 (UNet -> intermediate exposure, against EV0),
     then phase 1 frozen while phase 2 (attention merging) trains against the label (or Mertens).
@@ -158,7 +162,8 @@ def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, lambda_gr
 
     cfg = load_model_config("twophase", config_file, phase1_steps=phase1_steps, phase2_steps=phase2_steps,
                             fused_target=fused_target, lambda_mef=lambda_mef, lambda_grad=lambda_grad,
-                            vgg_weights=vgg_weights, batch=batch, crop=crop, device=device, seed=seed, threads=threads)
+                            vgg_weights=vgg_weights, qat=qat, batch=batch, crop=crop, device=device, seed=seed,
+                            threads=threads)
     _train(_with_data(cfg, dynamic, shift_prob, init), out, resume, quiet,
            f"phase 1 {cfg.phase1_steps} + phase 2 {cfg.phase2_steps} (target {cfg.fused_target}{extra_terms(cfg)}), "
            f"VGG {'on' if cfg.vgg_weights and cfg.lambda_vgg else 'OFF'}")
@@ -168,8 +173,12 @@ def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, lambda_gr
 @click.option("--ablation", type=click.Choice(["full", "single_scale", "no_align"]), default=None,
               help="Table 3 variant: the full network, a single scale, or no Align Net. Default: the config's, else full.")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Optimisation steps in total (a resumed run continues to it).")
+@click.option("--qat/--no-qat", default=None,
+              help="Quantization-aware training: every convolution sees its input and weights on the int8 grid "
+                   "of `edgemef export --precision int8` (for a short fine-tune with --init of weights meant for "
+                   "int8; the saved weights stay fp32). Default: the config's qat, else off.")
 @_common("runs/sthdr")
-def sthdr_cmd(ablation, steps, config_file, batch, crop, out, resume, device, seed, threads, dynamic, shift_prob,
+def sthdr_cmd(ablation, steps, qat, config_file, batch, crop, out, resume, device, seed, threads, dynamic, shift_prob,
               init, quiet):
     """Train STHDR: LDR frames + exposure ratios -> radiance, L1 on mu-law (mu 5000) at every scale.
 
@@ -177,9 +186,12 @@ def sthdr_cmd(ablation, steps, config_file, batch, crop, out, resume, device, se
     checkpoint.safetensors, loss.png, summary.json. Ctrl-C checkpoints; --resume continues. Example:
 
         edgemef train sthdr --config configs/sthdr_no_align.json --out runs/sthdr_no_align
+
+    network.encoding "mu-law" in the config (configs/sthdr_mulaw.json) carries the radiance in the
+    loss's mu-law curve inside the network: int8 exports hold it better (docs/sthdr.md).
     """
     from edgemef.train.rgb_config import load_model_config
 
-    cfg = load_model_config("sthdr", config_file, ablation=ablation, steps=steps, batch=batch, crop=crop,
+    cfg = load_model_config("sthdr", config_file, ablation=ablation, steps=steps, qat=qat, batch=batch, crop=crop,
                             device=device, seed=seed, threads=threads)
     _train(_with_data(cfg, dynamic, shift_prob, init), out, resume, quiet, f"ablation {cfg.ablation}")

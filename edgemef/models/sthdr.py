@@ -32,6 +32,7 @@ legacy ONNX tracer the graph holds no pad/crop and keeps H and W dynamic; with
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import torch
@@ -42,6 +43,7 @@ from edgemef.hdr import default_reference
 from edgemef.models.layers import DeformConv2d, GlobalContextBlock, HINUNet, SupervisedAttention
 
 OUTPUTS = ("relu", "sigmoid")
+ENCODINGS = ("linear", "mu-law")
 
 
 @dataclass
@@ -62,6 +64,13 @@ class STHDRConfig:
         gamma: linearisation exponent for H_i.
         output: 'relu' or 'sigmoid' (see the module docstring).
         slope: LeakyReLU negative slope.
+        encoding: the domain radiance is carried in. 'linear' (the paper's): H_i as is, and the
+            network's images are radiance. 'mu-law': H_i enters as T(H_i) = log(1 + mu H_i) /
+            log(1 + mu) (the loss's own curve), the guides, residuals and outputs are in T, and
+            the returned images are decoded back to radiance (T^-1) as the last step. The
+            features then span about 0..1.6 for a 190x exposure ratio instead of 0..190, which
+            is what an 8-bit activation grid can hold (see ``calibration/sensitive.py``).
+        encoding_mu: mu of the 'mu-law' encoding.
     """
 
     channels: int = 32
@@ -76,6 +85,8 @@ class STHDRConfig:
     gamma: float = 2.2
     output: str = "relu"
     slope: float = 0.2
+    encoding: str = "linear"
+    encoding_mu: float = 5000.0
 
     def __post_init__(self):
         if self.exposures < 2:
@@ -86,6 +97,10 @@ class STHDRConfig:
             raise ValueError(f"reference {self.reference} out of range for {self.exposures} exposures")
         if self.output not in OUTPUTS:
             raise ValueError(f"unknown output '{self.output}' (use {', '.join(OUTPUTS)})")
+        if self.encoding not in ENCODINGS:
+            raise ValueError(f"unknown encoding '{self.encoding}' (use {', '.join(ENCODINGS)})")
+        if not self.encoding_mu > 0:
+            raise ValueError(f"encoding_mu must be > 0, got {self.encoding_mu}")
         if self.scales < 1 or self.unet_levels < 1 or self.channels % self.deform_groups:
             raise ValueError("need scales >= 1, unet_levels >= 1 and channels divisible by deform_groups")
 
@@ -164,12 +179,27 @@ class STHDR(nn.Module):
         return 2 ** (self.config.scales - 1 + self.config.unet_levels - 1)
 
     def hdr_inputs(self, x: torch.Tensor, ratios: torch.Tensor) -> torch.Tensor:
-        """(B, 3N, H, W), (B, N) -> X (B, N, 6, H, W): [I_i, I_i ** gamma / t_i], t_ref = 1."""
+        """(B, 3N, H, W), (B, N) -> X (B, N, 6, H, W): [I_i, I_i ** gamma / t_i], t_ref = 1
+        (the second half encoded as ``config.encoding`` says)."""
         cfg = self.config
         n, r = cfg.exposures, cfg.reference
         frames = x.unflatten(1, (n, 3)).clamp(0.0, 1.0)
         t = (ratios / ratios[:, r: r + 1]).reshape(-1, n, 1, 1, 1)
-        return torch.cat([frames, frames.pow(cfg.gamma) / t], dim=2)
+        return torch.cat([frames, self.encode_radiance(frames.pow(cfg.gamma) / t)], dim=2)
+
+    def encode_radiance(self, hdr: torch.Tensor) -> torch.Tensor:
+        """Radiance -> the network's domain (identity for 'linear')."""
+        if self.config.encoding == "linear":
+            return hdr
+        mu = self.config.encoding_mu
+        return torch.log(1.0 + mu * hdr) / math.log1p(mu)   # log/exp, not log1p/expm1: every exporter has them
+
+    def decode_radiance(self, y: torch.Tensor) -> torch.Tensor:
+        """The network's domain -> radiance (identity for 'linear')."""
+        if self.config.encoding == "linear":
+            return y
+        mu = self.config.encoding_mu
+        return (torch.exp(y.clamp(max=4.0) * math.log1p(mu)) - 1.0) / mu   # T = 4: radiance 1e11, never reached
 
     def scale_forward(self, inputs: torch.Tensor, guide: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One scale: X (B, N, 6, h, w) and guide (B, 3, h, w) -> (final, stage-1) (B, 3, h, w)."""
@@ -213,7 +243,9 @@ class STHDR(nn.Module):
             if s:
                 guide = F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)
         if not return_all:
-            return finals[0] if tracing else finals[0][..., :h, :w]
+            y = self.decode_radiance(finals[0])
+            return y if tracing else y[..., :h, :w]
+        finals, stage1s = [self.decode_radiance(t) for t in finals], [self.decode_radiance(t) for t in stage1s]
         sizes = [(-(-h // 2**s), -(-w // 2**s)) for s in range(cfg.scales)]
         crop = [t[..., :hs, :ws] for t, (hs, ws) in zip(finals, sizes)]
         return {"hdr": crop[0], "scales": crop,

@@ -166,6 +166,7 @@ def check_common(cfg, need, counts: tuple[str, ...]) -> None:
     need(isinstance(cfg.crop, int) and 16 <= cfg.crop, "crop must be an integer >= 16")
     need(isinstance(cfg.threads, int) and cfg.threads >= 0, "threads must be an integer >= 0")
     need(isinstance(cfg.lr, (int, float)) and cfg.lr > 0, "lr must be > 0")
+    need(isinstance(getattr(cfg, "qat", False), bool), "qat must be true or false")
     need(isinstance(cfg.init, str) and (not cfg.init or Path(cfg.init).is_file()),
          f"init '{cfg.init}' is not a weights file")
     d = cfg.data

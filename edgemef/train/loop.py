@@ -96,6 +96,10 @@ class Trainer:
         self.resumed = resume and ckpt.exists()
         if cfg.init and not self.resumed:  # a bad init fails before the output folder is made
             self.model.load_state_dict(_init_state(cfg, self.model))
+        if getattr(cfg, "qat", False):
+            from edgemef.train import qat
+
+            qat.attach(self.model)
         self.out.mkdir(parents=True, exist_ok=True)
         self.model = self.model.to(self.device)
         self.step = 0

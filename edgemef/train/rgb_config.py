@@ -53,6 +53,7 @@ class _Common:
     checkpoint_every: int = 200
     log_every: int = 10
     init: str = ""
+    qat: bool = False
     data: DataConfig = field(default_factory=_rgb_data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,6 +85,7 @@ class TwoPhaseTrainConfig(_Common):
         network: :class:`~edgemef.models.twophase.TwoPhaseConfig` overrides.
         batch, crop, lr, schedule, seed, device, threads, checkpoint_every, log_every, data: as in
             :class:`~edgemef.train.config.TrainConfig`; the schedule restarts in each phase.
+        qat: quantization-aware training, as in :class:`STHDRTrainConfig`.
     """
 
     model: str = "twophase"
@@ -135,6 +137,9 @@ class STHDRTrainConfig(_Common):
         network: :class:`~edgemef.models.sthdr.STHDRConfig` overrides (the ablation wins).
         steps, batch, crop, lr, schedule, seed, device, threads, checkpoint_every, log_every, data:
             as in :class:`~edgemef.train.config.TrainConfig`.
+        qat: quantization-aware training: every convolution sees its input and weights on the
+            int8 grid of the export (:mod:`edgemef.train.qat`); for a short fine-tune (``init``)
+            of weights meant for ``edgemef export --precision int8``.
     """
 
     model: str = "sthdr"

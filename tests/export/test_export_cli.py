@@ -139,7 +139,18 @@ def test_int8_fallback_export_is_on_record(weights_file, exporters, scene_dirs, 
     # nothing kept beyond the structural rules (of which the output convolution is a compute op)
     assert fb["reached"] and fb["groups"] == [] and fb["compute_ops_int8"] == fb["compute_ops"] - 1 > 0
     assert fb["steps"][0]["psnr_db_min"] >= fb["target_db"] == 38.0
-    assert "int8 fallback: kept fp32 none needed" in r.stdout
+    assert "int8 fallback: kept fp32 none needed" in r.stdout and "mostly fp32" not in r.stdout
+
+
+def test_a_fallback_that_leaves_little_int8_says_so():
+    """A fallback that keeps most compute fp32 is not presented as an int8 artifact."""
+    from edgemef.export.summary import fallback_line
+
+    fb = {"groups": ["merge.stage1"], "compute_ops": 153, "compute_ops_int8": 3, "target_db": 38.0,
+          "steps": [{"psnr_db_min": 26.3}, {"psnr_db_min": 39.4}]}
+    assert "3/153 compute ops int8 (mostly fp32: expect about fp32 speed" in fallback_line(fb)
+    fb["compute_ops_int8"] = 77
+    assert "mostly" not in fallback_line(fb)
 
 
 def test_int8_fallback_that_leaves_no_int8_is_refused(exporters, monkeypatch, tmp_path):

@@ -136,6 +136,30 @@ def test_inputs_are_ldr_and_exposure_normalised_linear_and_ratios_are_relative()
         torch.testing.assert_close(model(x, ratios), model(x, ratios / 125.0))
 
 
+def test_mu_law_encoding_feeds_t_of_radiance_and_returns_radiance():
+    """encoding='mu-law': H_i enters as T(H_i), the network works in T, and what it returns is
+    decoded back to radiance, so the loss (L1 on T of the output) and every caller are unchanged."""
+    torch.manual_seed(0)
+    model = _tiny(exposures=2, encoding="mu-law").eval()
+    x, ratios = torch.rand(1, 6, 32, 32), torch.tensor([[1 / 64, 1.0]])
+    X = model.hdr_inputs(x, ratios)
+    torch.testing.assert_close(X[:, 0, 3:], mu_law(x[:, :3] ** 2.2 * 64))
+    torch.testing.assert_close(X[:, 1, 3:], mu_law(x[:, 3:] ** 2.2))
+    assert float(X.max()) < 1.5   # linear H would reach 64 here
+    h = torch.tensor([0.0, 1e-4, 0.01, 1.0, 190.0])
+    torch.testing.assert_close(model.decode_radiance(model.encode_radiance(h)), h, rtol=1e-4, atol=1e-7)
+    with torch.no_grad():
+        out = model(x, ratios, return_all=True)
+        assert float(out["hdr"].min()) >= 0.0
+        torch.testing.assert_close(model(x, ratios), out["hdr"])
+    linear = _tiny(exposures=2)
+    linear.load_state_dict(model.state_dict())   # same parameters: only the domain differs
+    with torch.no_grad():
+        assert not torch.allclose(linear(x, ratios), out["hdr"])
+    with pytest.raises(ValueError, match="unknown encoding"):
+        STHDRConfig(encoding="log")
+
+
 def test_rejects_wrong_shapes():
     model = _tiny(exposures=2)
     with pytest.raises(ValueError, match="expects"):
@@ -230,11 +254,12 @@ def test_short_optimisation_lowers_the_loss():
     assert losses[-1] < 0.7 * losses[0], losses
 
 
-def test_onnx_export_of_a_tiny_sthdr_matches_torch(tmp_path):
+@pytest.mark.parametrize("encoding", ["linear", "mu-law"])
+def test_onnx_export_of_a_tiny_sthdr_matches_torch(tmp_path, encoding):
     pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
     torch.manual_seed(0)
-    model = _tiny(exposures=2).eval()
+    model = _tiny(exposures=2, encoding=encoding).eval()
     x, ratios = torch.rand(1, 6, 32, 48), torch.tensor([[0.25, 1.0]])
     path = tmp_path / "sthdr.onnx"
     torch.onnx.export(model, (x, ratios), str(path), input_names=["brackets", "exposure_ratios"],
@@ -245,4 +270,4 @@ def test_onnx_export_of_a_tiny_sthdr_matches_torch(tmp_path):
         with torch.no_grad():
             ref = model(xi, ratios).numpy()
         got = sess.run(None, {"brackets": xi.numpy(), "exposure_ratios": ratios.numpy()})[0]
-        np.testing.assert_allclose(got, ref, atol=1e-4, rtol=0)
+        np.testing.assert_allclose(got, ref, atol=1e-4, rtol=0 if encoding == "linear" else 1e-4)

@@ -165,6 +165,20 @@ def test_sthdr_resumes_exactly_and_learns_a_fixed_batch(tmp_path, rgb_pool):
     assert losses[-1] < 0.8 * losses[0]
 
 
+def test_a_qat_fine_tune_trains_and_saves_plain_weights(tmp_path, rgb_pool):
+    Trainer(_cfg("sthdr", steps=1), tmp_path / "base", pool=rgb_pool, progress=False).run()
+    base = str(tmp_path / "base/sthdr.safetensors")
+    t = Trainer(_cfg("sthdr", steps=2, init=base, qat=True), tmp_path / "qat", pool=rgb_pool, progress=False)
+    assert any(hasattr(m, "qat_seen") for m in t.model.modules())
+    t.run()
+    state, manifest, meta = load_weights(tmp_path / "qat/sthdr.safetensors")
+    assert not any("qat" in k for k in state)
+    base_state = load_weights(base)[0]
+    assert set(state) == set(base_state) and any(not torch.equal(state[k], base_state[k]) for k in state)
+    with pytest.raises(EdgemefError, match="qat must be true or false"):
+        _cfg("sthdr", qat="yes")
+
+
 def test_twophase_mertens_target_and_mef_ssim_term(rgb_pool):
     """fused_target picks phase 2's target; lambda_mef adds lambda * (1 - MEF-SSIM) of the grey
     fused image against the grey static pair, which the metric scores the same way."""
@@ -226,13 +240,14 @@ def test_configs_in_the_repository_are_valid():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "configs"
-    for model, names in {"twophase": ["twophase_default", "twophase_mef"], "sthdr": ["sthdr_default", "sthdr_single_scale",
-                                                                     "sthdr_no_align"]}.items():
+    for model, names in {"twophase": ["twophase_default", "twophase_mef"],
+                         "sthdr": ["sthdr_default", "sthdr_single_scale", "sthdr_no_align", "sthdr_mulaw"]}.items():
         for name in names:
             cfg = load_model_config(model, root / f"{name}.json")
             assert cfg.model == model
     assert load_model_config("sthdr", root / "sthdr_no_align.json").ablation == "no_align"
     assert load_model_config("sthdr", root / "sthdr_single_scale.json").ablation == "single_scale"
+    assert load_model_config("sthdr", root / "sthdr_mulaw.json").network == {"encoding": "mu-law"}
     with pytest.raises(EdgemefError, match="for model 'sthdr'"):
         load_model_config("twophase", root / "sthdr_default.json")
     with pytest.raises(EdgemefError, match="unknown key"):

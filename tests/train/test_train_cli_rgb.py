@@ -20,8 +20,8 @@ def test_help_lists_both_commands_and_their_options():
     assert r.exit_code == 0 and "twophase" in r.output and "sthdr" in r.output
     common = ("--config", "--batch", "--crop", "--out", "--resume", "--device", "--seed", "--threads", "--quiet")
     for cmd, own in (("twophase", ("--phase1-steps", "--phase2-steps", "--vgg-weights", "--fused-target",
-                                   "--lambda-mef", "--lambda-grad")),
-                     ("sthdr", ("--ablation", "--steps"))):
+                                   "--lambda-mef", "--lambda-grad", "--qat")),
+                     ("sthdr", ("--ablation", "--steps", "--qat"))):
         r = _run(["train", cmd, "--help"])
         assert r.exit_code == 0
         for opt in common + own:
@@ -67,8 +67,9 @@ def test_tiny_runs_end_to_end_on_rendered_scenes(tmp_path):
     st.write_text(json.dumps({"model": "sthdr", "steps": 1, "batch": 1, "crop": 32,
                               "network": {"channels": 8, "deform_groups": 2}, "data": data}))
     r = _run(["train", "sthdr", "--config", str(st), "--ablation", "single_scale", "--out", str(tmp_path / "st"),
-              "--quiet"])
+              "--quiet", "--qat"])
     assert r.exit_code == 0, r.output
     assert "ablation single_scale" in r.stdout and (tmp_path / "st/sthdr.safetensors").is_file()
-    assert json.loads((tmp_path / "st/config.json").read_text())["ablation"] == "single_scale"
+    saved = json.loads((tmp_path / "st/config.json").read_text())
+    assert saved["ablation"] == "single_scale" and saved["qat"] is True
     assert len(list((tmp_path / "cache").glob("rgbpool-*.npy"))) == 2  # one pool (+ its times), shared
