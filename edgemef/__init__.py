@@ -19,7 +19,13 @@ __all__ = ["EdgemefError", "METHODS", "FusionResult", "fuse", "register_method",
 
 def load(artifact, **options):
     """Load an exported network (.onnx, .ort, .xml, .engine/.plan, .safetensors), its backend
-    picked from the artifact and its manifest: :func:`edgemef.runtimes.load` (same options)."""
+    picked from the artifact and its manifest; returns a Runtime (``.fuse(images)``).
+
+    Keyword options (all optional; details in :func:`edgemef.runtimes.load`): ``backend``
+    ('onnxruntime', 'openvino', 'tensorrt', 'torch'), ``threads`` (1..256), ``providers`` (ONNX
+    Runtime), ``device`` ('CPU', 'GPU', 'CUDA'), ``precision`` (OpenVINO: 'f32', 'bf16', 'f16'),
+    ``max_pixels`` and ``overlap`` (tiling of large images), ``progress`` (a bar while tiling),
+    ``tonemap`` (how an HDR network's radiance is shown)."""
     from edgemef.runtimes import load as _load
 
     return _load(artifact, **options)
