@@ -383,8 +383,12 @@ class Exporter:
 
                 e = EdgemefError(f"{e}; {fallback_line(fb)}")
             if self.network.manifest.output == "hdr":
+                config = (self.network.manifest.extra or {}).get("config") or {}
+                retrain = (" or weights trained with network.encoding 'mu-law' (configs/sthdr_mulaw.json, docs/sthdr.md)"
+                           if config.get("encoding", "linear") == "linear" else "")
                 raise EdgemefError(f"{e} (HDR radiance output: the int8 activation grid cannot span the exposure "
-                                   f"ratio, even with the radiance path fp32; export fp16 instead; {where})") from None
+                                   f"ratio, even with the radiance path fp32; export fp16 instead{retrain}; "
+                                   f"{where})") from None
             raise EdgemefError(f"{e} ({where})") from None
         if not self.options.latency or job.parity_backend:  # no timing of a stand-in backend
             return None, {}

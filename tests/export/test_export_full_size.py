@@ -76,6 +76,7 @@ def test_sthdr_int8_is_refused_and_says_why(exporters, tmp_path):
         ex.export("onnx", "int8", tmp_path / "sthdr.onnx")
     print(f"sthdr onnx int8: {e.value}")
     assert "python -m edgemef.calibration.sensitivity --model sthdr" in str(e.value)  # where to look next
+    assert "network.encoding 'mu-law'" in str(e.value)   # the bundled weights are linear
     assert not (tmp_path / "sthdr.onnx").exists()
 
 
