@@ -53,9 +53,10 @@ keep every one of them (probes 16.6 dB fully int8, 38 dB aimed), so it refuses: 
 would be left. The bundled 10,000-step weights (2026-12-01, shown by exposure fusion) fare worse
 still: 9.5 dB and MEF-SSIM -0.44 fully int8 on 2 mefb-dev pairs, against 57.9 dB in fp16
 (``edgemef export --model sthdr --target onnx --precision int8 --parity-pairs
-../shared/data/mefb-dev --parity-count 2``). The same recipe with the radiance carried in mu-law inside the
-network (``STHDRConfig.encoding``, ``configs/sthdr_mulaw.json``: features over 0..1.6 instead of
-0..ratio) reaches 34.9 dB fully int8 with every structural rule unchanged (docs/sthdr.md). The test stand-in clears parity that way (46.8 dB, MEF-SSIM +0.0003) with 24 of
+../shared/data/mefb-dev --parity-count 2``). The same recipe with the radiance carried in
+mu-law inside the network (``STHDRConfig.encoding``, ``configs/sthdr_mulaw.json``: features over
+0..1.6 instead of 0..ratio) reaches 34.9 dB fully int8 with every structural rule unchanged
+(docs/sthdr.md). The test stand-in clears parity that way (46.8 dB, MEF-SSIM +0.0003) with 24 of
 153 compute ops int8. Before 2026-12-01 ``nodes_to_exclude`` alone kept a node's weights fp32
 but not its input (the producer's Q/DQ pair stayed on the edge);
 :func:`edgemef.calibration.qdq.fp32_inputs` now rewires such inputs.

@@ -54,6 +54,13 @@ def _common(default_out: str):
     return deco
 
 
+_QAT = click.option(
+    "--qat/--no-qat", default=None,
+    help="Quantization-aware training: every convolution sees its input and weights on the int8 grid of "
+         "`edgemef export --precision int8` (for a short fine-tune with --init of weights meant for int8; the "
+         "saved weights stay fp32). Default: the config's qat, else off.")
+
+
 def _with_data(cfg, dynamic: float | None, shift_prob: float | None, init: str | None = None):
     """``cfg`` with the --dynamic / --shift-prob / --init overrides applied, validated again."""
     if init is not None:
@@ -140,10 +147,7 @@ def densefuse_cmd(preset, co_target, steps, config_file, batch, crop, out, resum
 @click.option("--vgg-weights", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="torchvision-style VGG-19 state dict (.pth or .safetensors) for the perceptual loss term. "
                    "Without it the VGG term is OFF (the run says so on stderr and in summary.json).")
-@click.option("--qat/--no-qat", default=None,
-              help="Quantization-aware training: every convolution sees its input and weights on the int8 grid "
-                   "of `edgemef export --precision int8` (for a short fine-tune with --init of weights meant for "
-                   "int8; the saved weights stay fp32). Default: the config's qat, else off.")
+@_QAT
 @_common("runs/twophase")
 def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, lambda_grad, vgg_weights, qat, config_file,
                  batch, crop, out, resume, device, seed, threads, dynamic, shift_prob, init, quiet):
@@ -173,10 +177,7 @@ def twophase_cmd(phase1_steps, phase2_steps, fused_target, lambda_mef, lambda_gr
 @click.option("--ablation", type=click.Choice(["full", "single_scale", "no_align"]), default=None,
               help="Table 3 variant: the full network, a single scale, or no Align Net. Default: the config's, else full.")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Optimisation steps in total (a resumed run continues to it).")
-@click.option("--qat/--no-qat", default=None,
-              help="Quantization-aware training: every convolution sees its input and weights on the int8 grid "
-                   "of `edgemef export --precision int8` (for a short fine-tune with --init of weights meant for "
-                   "int8; the saved weights stay fp32). Default: the config's qat, else off.")
+@_QAT
 @_common("runs/sthdr")
 def sthdr_cmd(ablation, steps, qat, config_file, batch, crop, out, resume, device, seed, threads, dynamic, shift_prob,
               init, quiet):
