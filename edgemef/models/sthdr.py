@@ -69,7 +69,8 @@ class STHDRConfig:
             log(1 + mu) (the loss's own curve), the guides, residuals and outputs are in T, and
             the returned images are decoded back to radiance (T^-1) as the last step. The
             features then span about 0..1.6 for a 190x exposure ratio instead of 0..190, which
-            is what an 8-bit activation grid can hold (see ``calibration/sensitive.py``).
+            an 8-bit activation grid holds far better: int8 parity 34.9 dB against 9.4 dB for
+            the same 10,000-step recipe, still just short of 35 (docs/sthdr.md).
         encoding_mu: mu of the 'mu-law' encoding.
     """
 
