@@ -196,14 +196,20 @@ def sensitivity(model, table, flavour: str, keep_float: list[str] | set[str], fe
 
 
 def fallback(model, table, flavour: str, keep_float, feeds: list[dict], manifest, target_db: float, *,
-             depth: int = 2, threads: int | None = None, progress: bool = False) -> dict:
+             depth: int = 2, refine_depth: int | None = None, threads: int | None = None,
+             progress: bool = False) -> dict:
     """Accuracy-aware mixed precision: keep the most sensitive module groups fp32, worst first,
-    until the probe PSNR of the whole int8 graph reaches ``target_db``.
+    until the probe PSNR of the whole int8 graph reaches ``target_db``; then hand back to int8
+    each finer block of those groups (module path cut at ``refine_depth``, default ``depth + 2``:
+    ``merge.stage1`` -> ``merge.stage1.encoders.0``) whose requantization keeps the aim, one at a
+    time in graph order, so a group is kept fp32 only where it loses accuracy.
 
-    Returns: {'groups': groups kept fp32 (in order), 'nodes': {node: 'fallback: group'},
-    'steps': [{'kept_fp32': [...], 'psnr_db_min', 'psnr_db_mean'}] (the first with none kept),
-    'reached': bool, 'compute_ops': n, 'compute_ops_int8': n}. When every group is kept and the
-    target is still missed, 'reached' is False (the export's parity check then refuses).
+    Returns: {'groups': groups kept fp32 (in order), 'requantized': finer blocks of them handed
+    back to int8, 'nodes': {node: 'fallback: group'}, 'steps': [{'kept_fp32': [...],
+    'requantized': [...], 'psnr_db_min', 'psnr_db_mean'}] (the first with none kept, the last the
+    shipped graph), 'reached': bool, 'target_db', 'compute_ops': n, 'compute_ops_int8': n}. When
+    every group is kept and the target is still missed, 'reached' is False (the export's parity
+    check then refuses).
     """
     from edgemef.calibration.qdq import emit_qdq
 
@@ -211,9 +217,10 @@ def fallback(model, table, flavour: str, keep_float, feeds: list[dict], manifest
     rows = sensitivity(model, table, flavour, keep_float, feeds, manifest, depth=depth, threads=threads,
                        progress=progress, probe=probe)
     members = group_nodes(model, depth)
-    keep, kept, steps = set(keep_float), [], []
+    structural = set(keep_float)
+    keep, kept, steps = set(structural), [], []
     lo, mean = rows[0]["psnr_db_min"], rows[0]["psnr_db_mean"]
-    steps.append({"kept_fp32": [], "psnr_db_min": lo, "psnr_db_mean": mean})
+    steps.append({"kept_fp32": [], "requantized": [], "psnr_db_min": lo, "psnr_db_mean": mean})
     for row in rows[1:]:
         if lo >= target_db:
             break
@@ -222,13 +229,47 @@ def fallback(model, table, flavour: str, keep_float, feeds: list[dict], manifest
         kept.append(row["group"])
         keep |= set(members[row["group"]])
         lo, mean = probe.psnr(emit_qdq(model, table, flavour, keep_float=sorted(keep)))
-        steps.append({"kept_fp32": list(kept), "psnr_db_min": lo, "psnr_db_mean": mean})
-    structural = set(keep_float)
-    nodes = {n: f"fallback: {g}" for g in kept for n in members[g] if n not in structural}
+        steps.append({"kept_fp32": list(kept), "requantized": [], "psnr_db_min": lo, "psnr_db_mean": mean})
+    requantized = []
+    if kept and lo >= target_db:
+        blocks = _blocks(model, kept, members, refine_depth or depth + 2)
+        bar = None
+        if progress and blocks:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(blocks), desc="int8 fallback refine", unit="block", file=sys.stderr, leave=False)
+        for block, nodes in blocks:
+            trial = keep - (nodes - structural)
+            b_lo, b_mean = probe.psnr(emit_qdq(model, table, flavour, keep_float=sorted(trial)))
+            if b_lo >= target_db:
+                keep, lo, mean = trial, b_lo, b_mean
+                requantized.append(block)
+                steps.append({"kept_fp32": list(kept), "requantized": list(requantized),
+                              "psnr_db_min": lo, "psnr_db_mean": mean})
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+    nodes = {n: f"fallback: {g}" for g in kept for n in members[g] if n in keep and n not in structural}
     compute = [n.name for n in model.graph.node if n.op_type in COMPUTE_WITH_WEIGHTS]
-    return {"groups": kept, "nodes": nodes, "steps": steps, "reached": lo >= target_db,
-            "target_db": target_db, "compute_ops": len(compute),
+    return {"groups": kept, "requantized": requantized, "nodes": nodes, "steps": steps,
+            "reached": lo >= target_db, "target_db": target_db, "compute_ops": len(compute),
             "compute_ops_int8": sum(1 for n in compute if n not in keep)}
+
+
+def _blocks(model, groups: list[str], members: dict[str, list[str]], depth: int) -> list[tuple[str, set[str]]]:
+    """The finer blocks (module path cut at ``depth``) of ``groups``, in graph order, each with its
+    nodes inside its group; none for a group that does not split into two or more blocks."""
+    fine = group_nodes(model, depth)
+    order = {n.name: i for i, n in enumerate(model.graph.node)}
+    out = []
+    for g in groups:
+        inside = set(members[g])
+        parts = [(b, set(ns) & inside) for b, ns in fine.items() if b == g or b.startswith(g + ".")]
+        parts = [(b, ns) for b, ns in parts if ns]
+        if len(parts) > 1:
+            out += parts
+    return sorted(out, key=lambda p: min(order[n] for n in p[1]))
 
 
 def format_rows(rows: list[dict], threshold: float | None = None) -> str:

@@ -45,7 +45,8 @@ class ExportOptions:
             DeformConv) (:mod:`edgemef.export.deform`).
         int8_fallback: accuracy-aware mixed precision for int8: keep the module groups that lose
             the most accuracy fp32, worst first, until the calibration probes reach the int8
-            threshold plus ``FALLBACK_MARGIN_DB`` (:func:`edgemef.calibration.sensitivity.fallback`);
+            threshold plus ``FALLBACK_MARGIN_DB``, then hand back to int8 each block of those
+            groups that the aim allows (:func:`edgemef.calibration.sensitivity.fallback`);
             the manifest records which groups and how many compute ops stay int8. The parity
             check on real brackets still decides.
         progress: tqdm progress bars on stderr.

@@ -18,6 +18,9 @@ def fallback_line(fb: dict) -> str:
     """One line on an int8 export's accuracy-aware fallback (the manifest's calibration.fallback)."""
     steps = fb["steps"]
     kept = ", ".join(fb["groups"]) or "none needed"
+    back = fb.get("requantized") or []
+    if back:
+        kept += f" ({len(back)} of their blocks back in int8)"
     n, n8 = fb["compute_ops"], fb["compute_ops_int8"]
     mostly = " (mostly fp32: expect about fp32 speed; fp16 may serve better)" if 2 * n8 < n else ""
     return (f"int8 fallback: kept fp32 {kept}; {n8}/{n} compute ops int8{mostly}; "

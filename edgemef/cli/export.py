@@ -35,7 +35,8 @@ def _target_help() -> str:
               help=f"INT8 activation ranges: {', '.join(CALIB_METHODS)}.")
 @click.option("--int8-fallback", is_flag=True,
               help="INT8 only: accuracy-aware mixed precision. Keep the module groups that lose the most "
-                   "accuracy in fp32, worst first, until the calibration probes clear the int8 threshold by 3 dB; "
+                   "accuracy in fp32, worst first, until the calibration probes clear the int8 threshold by 3 dB, then return "
+                   "to int8 each block of those groups that keeps that aim; "
                    "the summary and manifest say which groups and how many compute ops stay int8 "
                    "(python -m edgemef.calibration.sensitivity shows the per-group figures). Off: only the "
                    "structural rules keep nodes fp32.")

@@ -167,3 +167,34 @@ def test_fallback_keeps_nothing_when_int8_already_clears_the_aim_and_says_when_i
     hard = fallback(model, table, "ort-cpu", [], feeds, manifest(), 500.0, threads=1)
     assert sorted(hard["groups"]) == ["dec.last", "enc.first"] and not hard["reached"]
     assert hard["compute_ops_int8"] == 0
+
+
+def test_fallback_hands_back_to_int8_the_blocks_of_a_kept_group_that_hold_the_aim():
+    """Both convs in one group: with the second's range planted bad, the group goes fp32 whole,
+    then the refinement requantizes the first conv (the aim holds) and keeps the second fp32."""
+    from edgemef.calibration.sensitivity import fallback
+
+    paths = {"w1": "net.body.first.conv.weight", "b1": "net.body.first.conv.bias",
+             "w2": "net.body.last.conv.weight", "b2": "net.body.last.conv.bias"}
+    model = tiny_model()
+    for init in model.graph.initializer:
+        init.name = paths[init.name]
+    for i, node in enumerate(model.graph.node):
+        node.input[:] = [paths.get(t, t) for t in node.input]
+        node.name = f"n{i}"
+    xs = inputs(4, 32)
+    feeds = [{"x": x} for x in xs]
+    table = calibrate(model, CalibrationSet(xs, [], []), "tiny", "minmax")
+    ranges = dict(table.ranges)
+    ranges["r1"] = [ranges["r1"][0], ranges["r1"][1] * 500]
+    bad = CalibrationTable(table.model, table.method, table.graph_digest, ranges, table.samples)
+    fb = fallback(model, bad, "ort-cpu", [], feeds, manifest(), 40.0, threads=1)
+    assert fb["groups"] == ["net.body"] and fb["reached"]
+    assert fb["requantized"] == ["net.body.first.conv"]
+    assert set(fb["nodes"]) == {"n2"} and (fb["compute_ops"], fb["compute_ops_int8"]) == (2, 1)
+    whole, last = fb["steps"][1], fb["steps"][-1]
+    assert whole["requantized"] == [] and last["requantized"] == ["net.body.first.conv"]
+    assert 40.0 <= last["psnr_db_min"] <= whole["psnr_db_min"]
+    # without the planted range both blocks hold a lower aim: nothing of the group stays fp32
+    none = fallback(model, table, "ort-cpu", [], feeds, manifest(), 10.0, threads=1)
+    assert none["groups"] == [] and none["requantized"] == []

@@ -146,11 +146,13 @@ def test_a_fallback_that_leaves_little_int8_says_so():
     """A fallback that keeps most compute fp32 is not presented as an int8 artifact."""
     from edgemef.export.summary import fallback_line
 
-    fb = {"groups": ["merge.stage1"], "compute_ops": 153, "compute_ops_int8": 3, "target_db": 38.0,
+    fb = {"groups": ["merge.stage1"], "requantized": [], "compute_ops": 153, "compute_ops_int8": 3, "target_db": 38.0,
           "steps": [{"psnr_db_min": 26.3}, {"psnr_db_min": 39.4}]}
     assert "3/153 compute ops int8 (mostly fp32: expect about fp32 speed" in fallback_line(fb)
     fb["compute_ops_int8"] = 77
     assert "mostly" not in fallback_line(fb)
+    fb["requantized"] = ["merge.stage1.encoders.0", "merge.stage1.ups.1"]
+    assert "kept fp32 merge.stage1 (2 of their blocks back in int8);" in fallback_line(fb)
 
 
 def test_int8_fallback_that_leaves_no_int8_is_refused(exporters, monkeypatch, tmp_path):
