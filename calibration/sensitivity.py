@@ -232,13 +232,11 @@ def fallback(model, table, flavour: str, keep_float, feeds: list[dict], manifest
         steps.append({"kept_fp32": list(kept), "requantized": [], "psnr_db_min": lo, "psnr_db_mean": mean})
     requantized = []
     if kept and lo >= target_db:
-        blocks = _blocks(model, kept, members, refine_depth or depth + 2)
-        bar = None
-        if progress and blocks:
-            from tqdm import tqdm
+        from tqdm import tqdm
 
-            bar = tqdm(total=len(blocks), desc="int8 fallback refine", unit="block", file=sys.stderr, leave=False)
-        for block, nodes in blocks:
+        blocks = _blocks(model, kept, members, refine_depth or depth + 2)
+        for block, nodes in tqdm(blocks, desc="int8 fallback refine", unit="block", file=sys.stderr, leave=False,
+                                 disable=not progress):
             trial = keep - (nodes - structural)
             b_lo, b_mean = probe.psnr(emit_qdq(model, table, flavour, keep_float=sorted(trial)))
             if b_lo >= target_db:
@@ -246,10 +244,6 @@ def fallback(model, table, flavour: str, keep_float, feeds: list[dict], manifest
                 requantized.append(block)
                 steps.append({"kept_fp32": list(kept), "requantized": list(requantized),
                               "psnr_db_min": lo, "psnr_db_mean": mean})
-            if bar is not None:
-                bar.update(1)
-        if bar is not None:
-            bar.close()
     nodes = {n: f"fallback: {g}" for g in kept for n in members[g] if n in keep and n not in structural}
     compute = [n.name for n in model.graph.node if n.op_type in COMPUTE_WITH_WEIGHTS]
     return {"groups": kept, "requantized": requantized, "nodes": nodes, "steps": steps,
