@@ -20,16 +20,23 @@ from tests.calibration.tiny import inputs, run, tiny_model  # noqa: E402
 NAMES = {"w1": "enc.first.weight", "b1": "enc.first.bias", "w2": "dec.last.weight", "b2": "dec.last.bias"}
 
 
-def named_model():
+def named_model(names=NAMES):
     """The tiny Conv-Relu-Conv graph with module-path initializer names (as the dynamo exporter writes)."""
     model = tiny_model()
     for init in model.graph.initializer:
-        init.name = NAMES[init.name]
+        init.name = names[init.name]
     for node in model.graph.node:
-        node.input[:] = [NAMES.get(i, i) for i in node.input]
+        node.input[:] = [names.get(i, i) for i in node.input]
     for i, node in enumerate(model.graph.node):
         node.name = f"n{i}"
     return model
+
+
+def widened(table, factor: float = 500.0):
+    """The table with the second conv's input range widened ``factor`` times (a planted bad range)."""
+    ranges = dict(table.ranges)
+    ranges["r1"] = [ranges["r1"][0], ranges["r1"][1] * factor]
+    return CalibrationTable(table.model, table.method, table.graph_digest, ranges, table.samples)
 
 
 def manifest():
@@ -80,10 +87,7 @@ def test_a_planted_bad_range_is_ranked_worst(setup):
     """Widen the range of the second conv's input 500x: that group must come first and lose dB."""
     model, table, feeds = setup
     good = {r["group"]: r for r in sensitivity(model, table, "ort-cpu", [], feeds, manifest(), threads=1)}
-    ranges = dict(table.ranges)
-    lo, hi = ranges["r1"]
-    ranges["r1"] = [lo, hi * 500]
-    bad = CalibrationTable(table.model, table.method, table.graph_digest, ranges, table.samples)
+    bad = widened(table)
     rows = sensitivity(model, bad, "ort-cpu", [], feeds, manifest(), threads=1)
     assert rows[1]["group"] == "dec.last"
     assert rows[1]["psnr_db_min"] < good["dec.last"]["psnr_db_min"] - 20
@@ -147,9 +151,7 @@ def test_fallback_keeps_the_culprit_fp32_and_stops_there(setup):
     from edgemef.calibration.sensitivity import fallback
 
     model, table, feeds = setup
-    ranges = dict(table.ranges)
-    ranges["r1"] = [ranges["r1"][0], ranges["r1"][1] * 500]
-    bad = CalibrationTable(table.model, table.method, table.graph_digest, ranges, table.samples)
+    bad = widened(table)
     fb = fallback(model, bad, "ort-cpu", [], feeds, manifest(), 40.0, threads=1)
     assert fb["groups"] == ["dec.last"] and fb["reached"]
     assert set(fb["nodes"]) == {"n2"} and fb["nodes"]["n2"] == "fallback: dec.last"
@@ -174,20 +176,12 @@ def test_fallback_hands_back_to_int8_the_blocks_of_a_kept_group_that_hold_the_ai
     then the refinement requantizes the first conv (the aim holds) and keeps the second fp32."""
     from edgemef.calibration.sensitivity import fallback
 
-    paths = {"w1": "net.body.first.conv.weight", "b1": "net.body.first.conv.bias",
-             "w2": "net.body.last.conv.weight", "b2": "net.body.last.conv.bias"}
-    model = tiny_model()
-    for init in model.graph.initializer:
-        init.name = paths[init.name]
-    for i, node in enumerate(model.graph.node):
-        node.input[:] = [paths.get(t, t) for t in node.input]
-        node.name = f"n{i}"
+    model = named_model({"w1": "net.body.first.conv.weight", "b1": "net.body.first.conv.bias",
+                         "w2": "net.body.last.conv.weight", "b2": "net.body.last.conv.bias"})
     xs = inputs(4, 32)
     feeds = [{"x": x} for x in xs]
     table = calibrate(model, CalibrationSet(xs, [], []), "tiny", "minmax")
-    ranges = dict(table.ranges)
-    ranges["r1"] = [ranges["r1"][0], ranges["r1"][1] * 500]
-    bad = CalibrationTable(table.model, table.method, table.graph_digest, ranges, table.samples)
+    bad = widened(table)
     fb = fallback(model, bad, "ort-cpu", [], feeds, manifest(), 40.0, threads=1)
     assert fb["groups"] == ["net.body"] and fb["reached"]
     assert fb["requantized"] == ["net.body.first.conv"]
