@@ -1,6 +1,8 @@
 """The 'openvino' target: OpenVINO IR (.xml + .bin) in fp32, fp16 or int8.
 
-fp32/fp16 come from the fp32 ONNX (fp16 stores fp16 weights; ``compress_to_fp16``); int8 from the
+fp32/fp16 come from the fp32 ONNX (fp16 stores fp16 weights; ``compress_to_fp16``; for an HDR
+network, whose radiance path must stay fp32, fp16 converts the fp16 ONNX of ``to_fp16`` instead,
+uncompressed, so those nodes keep their fp32 weights); int8 from the
 'openvino' QDQ flavour of the calibration table, which OpenVINO reads as FakeQuantize and stores
 with int8 weights. The manifest goes into ``rt_info`` under ``edgemef/manifest``.
 
@@ -58,16 +60,19 @@ def save_ir(ov_model, xml_path: Path, manifest: Manifest, compress_to_fp16: bool
 
 def export_artifact(job) -> list[Path]:
     """Build the IR for ``job.precision`` into the staging folder."""
+    from edgemef.export.onnx_export import io_shapes, to_fp16
+
+    hdr_fp16 = job.precision == "fp16" and job.network.manifest.output == "hdr"
     if job.precision == "int8":
         source = job.qdq_model()
+    elif hdr_fp16:  # the radiance path stays fp32: convert the fp16 ONNX as it is, no compression
+        source = to_fp16(job.base_onnx(), manifest=job.network.manifest)
     else:
         source = job.base_onnx()
-    from edgemef.export.onnx_export import io_shapes
-
     job.io = io_shapes(source)
     ov_model = onnx_to_ov(source)
     job.state["ov_model"] = ov_model
-    job.state["compress"] = job.precision == "fp16"
+    job.state["compress"] = job.precision == "fp16" and not hdr_fp16
     return save_ir(ov_model, job.staged(job.output.name), job.manifest, job.state["compress"])
 
 

@@ -182,7 +182,7 @@ def export_artifact(job) -> list[Path]:
     if job.precision == "int8":
         model = job.qdq_model()
     elif job.precision == "fp16":
-        model = to_fp16(job.base_onnx())
+        model = to_fp16(job.base_onnx(), manifest=job.network.manifest)
     else:
         model = job.base_onnx()
     profile = profile_for(job)
