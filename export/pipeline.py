@@ -167,6 +167,8 @@ class Exporter:
             other._onnx = self._onnx
         if not any(k.startswith("calib") for k in changes):
             other._data = self._data
+            if self._data is not None:  # its notes (a small calibration set, ...) come with it
+                other.notes = list(self.notes)
             if same_graph:  # ranges and QDQ graphs belong to one fp32 graph
                 other._table, other._qdq = self._table, self._qdq
         if not any(k.startswith("parity") for k in changes):
@@ -383,14 +385,16 @@ class Exporter:
                 from edgemef.export.summary import fallback_line
 
                 e = EdgemefError(f"{e}; {fallback_line(fb)}")
+            retry = "" if fb is not None else "retry with --int8-fallback, which keeps the worst module groups fp32; "
             if self.network.manifest.output == "hdr":
                 config = (self.network.manifest.extra or {}).get("config") or {}
-                retrain = (" or weights trained with network.encoding 'mu-law' (configs/sthdr_mulaw.json, docs/sthdr.md)"
-                           if config.get("encoding", "linear") == "linear" else "")
-                raise EdgemefError(f"{e} (HDR radiance output: the int8 activation grid cannot span the exposure "
-                                   f"ratio, even with the radiance path fp32; export fp16 instead{retrain}; "
-                                   f"{where})") from None
-            raise EdgemefError(f"{e} ({where})") from None
+                if config.get("encoding", "linear") == "linear":
+                    raise EdgemefError(
+                        f"{e} (HDR radiance output in linear encoding: the int8 activation grid cannot span the "
+                        f"exposure ratio, even with the radiance path fp32; export fp16 instead, or use weights "
+                        f"trained with network.encoding 'mu-law' (configs/sthdr_shipped.json, docs/sthdr.md); "
+                        f"{where})") from None
+            raise EdgemefError(f"{e} ({retry}{where})") from None
         if not self.options.latency or job.parity_backend:  # no timing of a stand-in backend
             return None, {}
         if job.bar is not None:
