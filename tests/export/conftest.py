@@ -161,7 +161,16 @@ def exporters(networks, scene_dirs):
 
     cache = {}
 
-    def get(name: str):
+    def get(name: str, **changes):
+        """The shared exporter of ``name``; with ``changes``, one derived from it (cached too) that
+        shares its calibration data, table and QDQ graphs (``Exporter.with_options``)."""
+        if changes:
+            key = (name, *sorted(changes.items()))
+            if key not in cache:
+                base = get(name)
+                base.calibration_data()  # gathered once, shared with the derived exporter
+                cache[key] = base.with_options(**changes)
+            return cache[key]
         if name not in cache:
             opts = ExportOptions(calib_dir=scene_dirs["calib"], calib_crop=160, calib_method="percentile",
                                  parity_dir=scene_dirs["parity"], parity_pairs=2, parity_max_side=256,

@@ -14,17 +14,12 @@ from edgemef.export.targets import MEF_SSIM_TOLERANCE, PSNR_THRESHOLDS_DB, TARGE
 from edgemef.models import MODELS  # noqa: E402
 from edgemef.netio import example_extra_inputs  # noqa: E402
 
-from edgemef.errors import EdgemefError  # noqa: E402
-
-# STHDR's int8 graphs miss the int8 threshold, mixed precision and all (the radiance path,
-# sampling coordinates and spatial softmax stay fp32; see calibration/sensitive.py and
-# test_export_full_size.py::test_sthdr_int8_is_refused_and_says_why): the export refuses them,
-# as it must, and the threshold stays. strict: a pass would be news.
-STHDR_INT8 = pytest.mark.xfail(raises=EdgemefError, strict=True,
-                               reason="STHDR int8 misses 35 dB / MEF-SSIM 0.005 against fp32 PyTorch: HDR radiance "
-                                      "over the exposure ratio does not survive uint8 activations (measured, reported)")
-CASES = [pytest.param(m, t, p, marks=STHDR_INT8 if (m, p) == ("sthdr", "int8") else (), id=f"{m}-{t}-{p}")
-         for m in MODELS for t, p in matrix(runnable_only=True)]
+# STHDR's int8 exports go through the accuracy-aware fallback (--int8-fallback), the route its
+# refusal message names: fully int8, the bundled mu-law weights sit within half a dB of the 35 dB
+# threshold on these brackets (test_export_full_size.py::test_sthdr_fully_int8_measured), too close
+# to assert on every CPU's int8 kernels; the fallback's aim is 3 dB above it.
+FALLBACK = {("sthdr", "int8")}
+CASES = [pytest.param(m, t, p, id=f"{m}-{t}-{p}") for m in MODELS for t, p in matrix(runnable_only=True)]
 
 
 def test_matrix_covers_the_runnable_table():
@@ -40,7 +35,8 @@ def test_export_meets_parity(model, target, precision, exporters, tmp_path):
 
     t = TARGETS[target]
     out = tmp_path / f"{model}{t.suffix}"
-    res = exporters(model).export(target, precision, out)
+    ex = exporters(model, int8_fallback=True) if (model, precision) in FALLBACK else exporters(model)
+    res = ex.export(target, precision, out)
     assert res.artifact == out and out.is_file()
     par = res.manifest.parity
     print(f"parity {model} {target} {precision}: PSNR min {par['psnr_db_min']} dB (mean {par['psnr_db_mean']}), "
@@ -77,6 +73,9 @@ def test_export_meets_parity(model, target, precision, exporters, tmp_path):
         assert "output conv" in kept["reasons"]  # every network's last convolution stays fp32
         if model == "sthdr":
             assert {"exposure normalisation", "radiance head"} <= set(kept["reasons"])
+        if (model, precision) in FALLBACK:  # mixed precision with int8 left, on record
+            fb = rec["fallback"]
+            assert fb["reached"] and 0 < fb["compute_ops_int8"] < fb["compute_ops"]
         if model == "twophase":  # its output sigmoid: the logits stay off the uint8 grid
             assert "output head" in kept["reasons"]
     if model == "sthdr":  # deformable convs: DeformConv for ONNX Runtime, GridSample for OpenVINO
@@ -90,8 +89,13 @@ def check_onnx_fp16(res):
     import onnx
 
     m = onnx.load(str(res.artifact))
-    types = {i.data_type for i in m.graph.initializer if len(i.dims) == 4}
-    assert types == {onnx.TensorProto.FLOAT16}
+    types = [i.data_type for i in m.graph.initializer if len(i.dims) == 4]
+    fp32 = types.count(onnx.TensorProto.FLOAT)
+    assert fp32 + types.count(onnx.TensorProto.FLOAT16) == len(types)
+    if res.manifest.output == "hdr":  # the radiance path's first and last convolutions stay fp32
+        assert 0 < fp32 < len(types) / 4
+    else:
+        assert fp32 == 0
     assert m.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
 
 
