@@ -64,7 +64,7 @@ def test_sthdr_exports_with_the_dynamo_exporter(networks, exporters, tmp_path):
 def test_sthdr_fully_int8_measured_and_refused_above_its_figure(exporters, monkeypatch, tmp_path):
     """Fully int8 (no fallback) keeps only the structural nodes fp32: the radiance path, the spatial
     softmax and, in the GridSample graph, the sampling coordinates. The bundled mu-law weights land
-    in the mid-30s dB there (the linear weights bundled until stop 23: 9.4 dB), too close to the
+    in the mid-30s dB there (the linear weights bundled until stop 22: 9.4 dB), too close to the
     35 dB threshold to assert a pass on every CPU, so the threshold is raised to 40 dB: the export
     refuses, names its measured figure, the fallback and where to look, and leaves nothing behind."""
     import re
