@@ -73,10 +73,12 @@ def test_quick_bench_prints_the_table(quick):
     assert "onnx     int8" in text and "INFERENCE_PRECISION_HINT=f32" in text
     assert str(out / "bench.json") in text
     # the target lines carry the figures of their rows
-    row = rows_by(data)[("onnx", "int8")]
+    int8 = [r for r in data["rows"] if r["kind"] == "network" and r["precision"] == "int8" and r.get("x_bound")]
+    assert ("onnx", "int8") in {(r["format"], r["precision"]) for r in int8}
+    row = min(int8, key=lambda r: r["x_bound"])  # whichever int8 runtime came closest in this run
     verdict = "met" if row["x_bound"] <= 1.5 else "NOT met"
-    assert (f"target 'densefuse INT8 within 1.5x of its int8 compute bound': {verdict} (best row onnx int8: "
-            f"network {row['net_ms']:.1f} ms vs bound {row['bound_ms']:.1f} ms, x{row['x_bound']:.2f})") in text
+    assert (f"target 'densefuse INT8 within 1.5x of its int8 compute bound': {verdict} (best row {row['format']} "
+            f"int8: network {row['net_ms']:.1f} ms vs bound {row['bound_ms']:.1f} ms, x{row['x_bound']:.2f})") in text
     assert "target 'alignment + fusion faster than enfuse'" in text or not rows_by(data)[("enfuse", "-")]["status"] == "ok"
 
 
