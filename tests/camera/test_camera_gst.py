@@ -76,9 +76,14 @@ def test_stalled_pipeline_ends_with_an_error_and_a_playable_video(tmp_path):
     assert res.stderr.strip().splitlines()[-1].startswith("edgemef: error: gst:filesrc")
     # Normally the stall comes after the fed frames; on a heavily loaded machine the pipeline can
     # miss its start-up window instead. Either way: a stall error, and a playable output.
-    assert "(camera stalled or disconnected)" in res.stderr or "of starting (stalled)" in res.stderr
-    assert "stopped by error" in res.stdout
-    m = re.search(r"wrote (\d+) fused frames", res.stdout)
+    after_frames = "(camera stalled or disconnected)" in res.stderr
+    assert after_frames or "of starting (stalled)" in res.stderr
+    # the run's summary comes before the error, unless the source never gave a frame (a start-up
+    # stall, or a first frame that never completed): then nothing at all is printed
+    assert "stopped by error" in res.stdout or res.stdout.strip() == ""
+    if not after_frames:
+        assert res.stdout.strip() == ""
+    m = re.search(r"wrote (\d+) fused frames?\b", res.stdout)
     written = int(m.group(1)) if m else 0  # a start-up stall fuses nothing: no "wrote" line, no file
     assert 0 <= written <= 6
     if written:
