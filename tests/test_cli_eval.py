@@ -151,3 +151,22 @@ def test_eval_scores_an_exported_artifact_and_names_skipped_folders(pairs, tmp_p
     bad = _run("--pairs", pairs, "--model", tmp_path / "missing.onnx")
     assert bad.exit_code == 2 and bad.stderr.startswith("edgemef: error:") and "missing.onnx" in bad.stderr
     assert "--threads applies" in _run("--pairs", pairs, "--threads", "2").stderr
+
+
+def test_eval_keeps_two_artifacts_of_the_same_file_name_apart(pairs, tmp_path):
+    """Two runs each write densefuse.safetensors: `--model a/x --model b/x` must score both, not
+    the second twice under one column (it did until stop 24). Here two different networks."""
+    import shutil
+
+    from edgemef.runtimes.methods import WEIGHTS_DIR
+
+    for sub, src in (("a", "densefuse.onnx"), ("b", "twophase.onnx")):
+        (tmp_path / sub).mkdir()
+        shutil.copyfile(WEIGHTS_DIR / src, tmp_path / sub / "same_name.onnx")
+    a, b = tmp_path / "a" / "same_name.onnx", tmp_path / "b" / "same_name.onnx"
+    res = _run("--pairs", pairs, "--model", a, "--model", b,
+               "--max-pairs", "1", "--metrics", "mef_ssim", "--no-align", "--threads", "1", "-q")
+    assert res.exit_code == 0, res.output
+    rows = _csv_rows(res.stdout)
+    assert [r["method"] for r in rows] == ["model:same_name.onnx", "model:b/same_name.onnx"]
+    assert rows[0]["mef_ssim"] != rows[1]["mef_ssim"]  # each column ran its own network

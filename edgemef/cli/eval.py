@@ -117,7 +117,8 @@ def evaluate_set(scene, files, methods, names, align, reference, save_dir) -> li
                    "edgemef.fusion.METHODS, e.g. mertens, average.")
 @click.option("--model", "models", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Also evaluate this exported network artifact (.onnx, .ort, .xml, .engine, .safetensors; "
-                   "repeatable), as `edgemef fuse --model` runs it; its column is named model:FILE.")
+                   "repeatable), as `edgemef fuse --model` runs it; its column is named model:FILE "
+                   "(model:DIR/FILE when two share a file name).")
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="CPU threads for network inference (default: the backend's choice).")
 @click.option("--align/--no-align", default=True, show_default=True,
