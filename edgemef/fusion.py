@@ -44,6 +44,11 @@ def require_method(name: str) -> None:
         raise EdgemefError(f"unknown method '{name}' (choose from: {', '.join(METHODS)})")
 
 
+def method_file_tag(name: str) -> str:
+    """``name`` as it goes into an output file name (``model:DIR/FILE`` holds a slash)."""
+    return name.replace("/", "_").replace(os.sep, "_")
+
+
 def get_method(name: str) -> FuseFn:
     """The callable for a registered method, built once per process."""
     require_method(name)

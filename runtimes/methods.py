@@ -29,7 +29,6 @@ DEFAULT_NETWORKS: dict[str, tuple[str, str]] = {
 # 'tonemap' only reaches the bundled networks that output radiance
 NETWORK_OPTIONS: dict[str, Any] = {}
 HDR_NETWORKS = frozenset({"sthdr"})
-_ARTIFACT_PATHS: dict[str, Path] = {}  # registered artifact method name -> resolved file
 
 
 def artifact_method(path: str | os.PathLike, **load_options: Any) -> FuseFn:
@@ -51,29 +50,27 @@ def artifact_method(path: str | os.PathLike, **load_options: Any) -> FuseFn:
 
 def register_artifact(path: str | os.PathLike, name: str | None = None, summary: str | None = None,
                       **load_options: Any) -> str:
-    """Register an artifact as a fusion method (loaded on first use); returns the method name.
-
-    Without ``name`` it is ``model:FILE``, or ``model:DIR/FILE`` (as many folders as it takes)
-    when another artifact of the same file name is registered already, so that two runs'
-    ``densefuse.safetensors`` stay two methods. Registering the same file again replaces it.
-    """
+    """Register an artifact as a fusion method (loaded on first use); returns the method name,
+    ``model:FILE`` unless ``name`` is given (see :func:`artifact_names` for several at once)."""
     p = Path(path)
-    name = name or _artifact_name(p)
+    name = name or f"model:{p.name}"
     register_method(name, summary or f"network from {p}", lambda: artifact_method(p, **load_options))
-    _ARTIFACT_PATHS[name] = p.resolve()
     return name
 
 
-def _artifact_name(p: Path) -> str:
-    """``model:`` and the shortest tail of ``p`` that no other registered artifact holds."""
-    from edgemef.fusion import METHODS
-
-    parts = p.parts
-    for n in range(1, len(parts) + 1):
-        name = "model:" + "/".join(parts[-n:])
-        if name not in METHODS or _ARTIFACT_PATHS.get(name) == p.resolve():
-            return name
-    return f"model:{p.resolve()}"
+def artifact_names(paths: list[str | os.PathLike]) -> list[str]:
+    """A method name for each of ``paths``: ``model:`` and the shortest tail of the path that no
+    other file in ``paths`` shares, so that two runs' ``densefuse.safetensors`` stay two methods
+    (``model:FILE``, then ``model:DIR/FILE``). The same file named twice gets one name."""
+    resolved = [Path(p).resolve() for p in paths]
+    names = []
+    for r in resolved:
+        others = [o for o in resolved if o != r]
+        n = 1
+        while n < len(r.parts) and any(o.parts[-n:] == r.parts[-n:] for o in others):
+            n += 1
+        names.append("model:" + "/".join(r.parts[-n:]))
+    return names
 
 
 def register_default_networks() -> list[str]:

@@ -164,9 +164,24 @@ def test_eval_keeps_two_artifacts_of_the_same_file_name_apart(pairs, tmp_path):
         (tmp_path / sub).mkdir()
         shutil.copyfile(WEIGHTS_DIR / src, tmp_path / sub / "same_name.onnx")
     a, b = tmp_path / "a" / "same_name.onnx", tmp_path / "b" / "same_name.onnx"
-    res = _run("--pairs", pairs, "--model", a, "--model", b,
+    res = _run("--pairs", pairs, "--model", a, "--model", b, "--model", a, "--save-dir", tmp_path / "out",
                "--max-pairs", "1", "--metrics", "mef_ssim", "--no-align", "--threads", "1", "-q")
     assert res.exit_code == 0, res.output
     rows = _csv_rows(res.stdout)
-    assert [r["method"] for r in rows] == ["model:same_name.onnx", "model:b/same_name.onnx"]
+    assert [r["method"] for r in rows] == ["model:a/same_name.onnx", "model:b/same_name.onnx"]
     assert rows[0]["mef_ssim"] != rows[1]["mef_ssim"]  # each column ran its own network
+    scene = rows[0]["scene"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        f"{scene}_model:a_same_name.onnx.png", f"{scene}_model:b_same_name.onnx.png"]
+
+
+def test_artifact_names_take_the_shortest_tail_that_tells_the_files_apart(tmp_path):
+    """The names are per call (they were module state until stop 25, so one test's artifact
+    renamed the next test's same-named one), and one file named twice keeps one name."""
+    from edgemef.runtimes.methods import artifact_names
+
+    x, y, z = tmp_path / "r1" / "w" / "m.onnx", tmp_path / "r2" / "w" / "m.onnx", tmp_path / "k.onnx"
+    assert artifact_names([z]) == ["model:k.onnx"]
+    assert artifact_names([x, z, y, x]) == ["model:r1/w/m.onnx", "model:k.onnx", "model:r2/w/m.onnx",
+                                            "model:r1/w/m.onnx"]
+    assert artifact_names([x]) == ["model:m.onnx"]  # a later call does not remember the earlier one

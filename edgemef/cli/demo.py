@@ -39,7 +39,7 @@ def demo_cmd(out_dir, methods, align, quiet):
     """
     from edgemef.cli.fuse import format_timings
     from edgemef.errors import EdgemefError
-    from edgemef.fusion import METHODS, fuse, require_method
+    from edgemef.fusion import METHODS, fuse, method_file_tag, require_method
     from edgemef.io import load_brackets, save_image
     from edgemef.samples import sample_sets
 
@@ -63,7 +63,7 @@ def demo_cmd(out_dir, methods, align, quiet):
             except EdgemefError as e:  # e.g. a 2-exposure network on a 3-exposure scene
                 say(f"  {method:<10} skipped: {e}")
                 continue
-            path = save_image(out_dir / f"{name}_{method}.png", res.image)
+            path = save_image(out_dir / f"{name}_{method_file_tag(method)}.png", res.image)
             written += 1
             tiles.append((method, res.image))
             say(f"  {method:<10} -> {path}")

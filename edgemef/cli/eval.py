@@ -74,7 +74,7 @@ def evaluate_set(scene, files, methods, names, align, reference, save_dir) -> li
     fused image lives in the reference frame's geometry, so scoring it against unwarped inputs
     would penalise a correct alignment of a hand-held pair.
     """
-    from edgemef.fusion import fuse, pick_reference
+    from edgemef.fusion import fuse, method_file_tag, pick_reference
     from edgemef.io import load_brackets, save_image
     from edgemef.metrics import score
 
@@ -98,7 +98,7 @@ def evaluate_set(scene, files, methods, names, align, reference, save_dir) -> li
             res = fuse(sources, method=method, align=False)
             row["fuse_ms"] = round(res.timings["fuse"] * 1e3, 1)
             if save_dir is not None:
-                save_image(save_dir / f"{scene}_{method}.png", res.image, bit_depth=8)
+                save_image(save_dir / f"{scene}_{method_file_tag(method)}.png", res.image, bit_depth=8)
             t = time.perf_counter()
             row.update(score(res.image, sources, names=names))
             row["score_ms"] = round((time.perf_counter() - t) * 1e3, 1)
@@ -165,12 +165,13 @@ def eval_cmd(pairs_dir, methods, models, threads, align, reference, save_dir, cs
     if unknown:
         raise EdgemefError(f"unknown method(s) {', '.join(unknown)} (choose from: {', '.join(METHODS)})")
     if models or threads is not None:
-        from edgemef.runtimes.methods import checked_artifact, configure_networks, is_network
+        from edgemef.runtimes.methods import artifact_names, checked_artifact, configure_networks, is_network
 
         if threads is not None and not models and not any(is_network(m) for m in methods):
             raise EdgemefError("--threads applies to network methods and --model artifacts")
         configure_networks(threads=threads)  # the bundled networks take the thread count too
-        methods += [checked_artifact(model, threads=threads) for model in models]  # fails fast on a bad file
+        methods += list(dict.fromkeys(checked_artifact(model, name=name, threads=threads)  # fails fast on a bad file
+                                      for model, name in zip(models, artifact_names(models))))
     names = parse_names(metrics_text)
     with_ref = [n for n in names if n in REFERENCE_METRICS]
     if with_ref:
