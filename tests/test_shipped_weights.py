@@ -21,7 +21,7 @@ from edgemef.runtimes.methods import WEIGHTS_DIR
 from tests.conftest import REPO, mefb_pairs
 
 # network -> (its shipped recipe under configs/, the colour space its artifact works in)
-BUNDLED = {"densefuse": ("densefuse_finetune_stage5.json", "lab-l"), "twophase": ("twophase_shipped.json", "rgb"),
+BUNDLED = {"densefuse": ("densefuse_finetune_stage8.json", "lab-l"), "twophase": ("twophase_shipped.json", "rgb"),
            "sthdr": ("sthdr_shipped.json", "rgb")}
 # bundled weights that are a uniform average of runs (python -m edgemef.train.average_weights):
 # each run's recipe under configs/, with what its command line changed, in the averaged order; a
