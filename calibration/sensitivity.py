@@ -95,7 +95,8 @@ def group_nodes(model, depth: int = 2) -> dict[str, list[str]]:
 
 def display(y: np.ndarray, manifest, white: float | None, feed: dict | None = None) -> np.ndarray:
     """A network output (1, C, H, W) as the image a user sees, [0, 1] (HDR: tone-mapped as the
-    manifest says, with the fp32 output's ``white`` point, or re-exposed at ``feed``'s ratios)."""
+    manifest says, with the fp32 output's ``white`` point, or re-exposed at ``feed``'s ratios
+    with the frames the feed's image input holds, as the runtime shows it)."""
     from edgemef.netio import _from_range, display_hdr
 
     out = _from_range(np.asarray(y, np.float32)[0], manifest.input_range)
@@ -103,7 +104,11 @@ def display(y: np.ndarray, manifest, white: float | None, feed: dict | None = No
         return np.clip(out, 0.0, 1.0)
     names = [e["name"] for e in manifest.extra_inputs if e.get("kind") == "exposure_ratios"]
     ratios = np.ravel(feed[names[0]]) if names and feed is not None else None
-    return display_hdr(out, manifest, ratios, white)
+    frames = None
+    if feed is not None and manifest.input_name in feed and manifest.colour_space == "rgb":
+        x = np.clip(_from_range(np.asarray(feed[manifest.input_name], np.float32)[0], manifest.input_range), 0, 1)
+        frames = [x[3 * i:3 * i + 3].transpose(1, 2, 0) for i in range(x.shape[0] // 3)]
+    return display_hdr(out, manifest, ratios, white, frames=frames)
 
 
 def _session(model, threads: int | None):

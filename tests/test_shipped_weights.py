@@ -1,6 +1,6 @@
 """The bundled network weights (DenseFuse, the two-phase network, STHDR): present, reproducible from
 the recorded recipe, consistent with the bundled ONNX artifact, and fusing real pairs better than the
-plain average through the CLI (STHDR, an HDR network shown by exposure fusion: on MEF-SSIM only;
+plain average through the CLI (STHDR, an HDR network shown by reference fusion: on MEF-SSIM only;
 its Q^AB/F is below the average's, see docs/sthdr.md)."""
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def test_bundled_files_exist_and_agree(model):
     assert m.extra["weights_digest"] == digest  # the ONNX was exported from exactly these weights
     assert m.parity["passed"] and m.parity["psnr_db_min"] >= 60.0
     assert model in METHODS
-    if model == "sthdr":  # radiance out, shown by exposure fusion unless --tonemap says otherwise
-        assert m.output == "hdr" and m.extra["tonemap"] == "exposure-fusion"
+    if model == "sthdr":  # radiance out, shown by reference fusion unless --tonemap says otherwise
+        assert m.output == "hdr" and m.extra["tonemap"] == "reference-fusion"
 
 
 def _averaged_runs(sources: list[dict], recipes: list) -> list[tuple]:

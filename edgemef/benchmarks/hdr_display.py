@@ -12,7 +12,8 @@ bound with no network at all:
   (:func:`edgemef.hdr.merge_radiance`, estimated exposure ratios), shown by each tone map;
 
 'exposure-fusion' is scored twice: re-exposed by a pure gamma, and in the frames' own tone curves
-(:mod:`edgemef.tonecurve`), which is what ``edgemef fuse`` shows. Mertens exposure fusion of the
+(:mod:`edgemef.tonecurve`); 'reference-fusion' (the reference frame as captured, the others
+re-exposed in their tone curves) is what ``edgemef fuse`` shows. Mertens exposure fusion of the
 same frames stands beside them, scored the same way.
 
     python -m edgemef.benchmarks.hdr_display --pairs ../shared/data/mefb-dev --synthetic 32
@@ -34,19 +35,22 @@ from edgemef.metrics import score
 from edgemef.netio import TONEMAPS, tonemap
 
 METRICS = ("mef_ssim", "qabf")
-MATCHED = "exposure-fusion in the frames' own tone curves (what edgemef fuse shows)"
+MATCHED = "exposure-fusion in the frames' own tone curves"
+WITH_FRAMES = ("reference-fusion",)  # the tone maps that need the frames themselves
 
 
 def score_rows(items, label: str, desc: str) -> dict[str, dict[str, float]]:
     """Mean metrics per row over ``items`` = [(frames, ratios, radiance)]: the radiance shown by
     each tone map, and Mertens of the frames."""
     matched = f"{label}, {MATCHED}"
-    rows: dict[str, list[dict]] = {f"{label}, {t}": [] for t in TONEMAPS}
+    rows: dict[str, list[dict]] = {f"{label}, {t}": [] for t in TONEMAPS if t not in WITH_FRAMES}
     rows[matched] = []
+    rows.update({f"{label}, {t}": [] for t in WITH_FRAMES})
     rows["Mertens (the frames themselves)"] = []
     for frames, ratios, radiance in tqdm(items, desc=desc, leave=False, file=sys.stderr):
         for t in TONEMAPS:
-            rows[f"{label}, {t}"].append(score(tonemap(radiance, t, ratios=ratios), frames, names=list(METRICS)))
+            shown = tonemap(radiance, t, ratios=ratios, frames=frames if t in WITH_FRAMES else None)
+            rows[f"{label}, {t}"].append(score(shown, frames, names=list(METRICS)))
         shown = tonemap(radiance, "exposure-fusion", ratios=ratios, frames=frames)
         rows[matched].append(score(shown, frames, names=list(METRICS)))
         rows["Mertens (the frames themselves)"].append(score(fuse_mertens(frames), frames, names=list(METRICS)))

@@ -87,7 +87,9 @@ def _refuse_unused_options(ctx: click.Context, camera: str | None, method: str, 
 @click.option("--tonemap", type=click.Choice(list(TONEMAPS)), default=None,
               help="How an HDR network (sthdr) shows its radiance: 'reinhard', a global curve; 'mu-law', "
                    "flat, for comparisons; 'exposure-fusion', local: the radiance re-exposed at the "
-                   "inputs' exposure ratios, in each input's own tone curve, and fused by Mertens. "
+                   "inputs' exposure ratios, in each input's own tone curve, and fused by Mertens; "
+                   "'reference-fusion', the same with the reference input fused as captured (it is "
+                   "the geometry the output lives in, so it adds no ghost). "
                    "Default: the artifact's own choice.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @camera_options

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from edgemef import netio
 from edgemef.errors import EdgemefError
 from edgemef.helpformat import DefaultsFormatter
 from edgemef.io import atomic_write_bytes
@@ -182,11 +183,12 @@ def markdown(results: dict, baseline: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _parse_run(text: str) -> tuple[str, str]:
-    name, sep, path = text.partition("=")
-    if not sep or not name or not path:
-        raise EdgemefError(f"--run '{text}': expected NAME=WEIGHTS (e.g. static=runs/a/densefuse.safetensors)")
-    return name, path
+def _parse_run(text: str, option: str = "--run", form: str = "NAME=WEIGHTS",
+               example: str = "static=runs/a/densefuse.safetensors") -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise EdgemefError(f"{option} '{text}': expected {form} (e.g. {example})")
+    return name, value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
                                  description=__doc__.split("\n\n")[0].replace("\n", " "))
     ap.add_argument("--run", action="append", default=[], metavar="NAME=WEIGHTS",
                     help="a trained network to score (repeat; the first is the baseline of the dPSNR columns)")
+    ap.add_argument("--tonemap", action="append", default=[], metavar="NAME=TONEMAP",
+                    help="show run NAME's radiance (an HDR network: STHDR) by this tone map instead of its "
+                         "weights' own (repeat; see edgemef.netio.TONEMAPS)")
     ap.add_argument("--baselines", default="mertens", help="comma-separated classical methods to score too ('' none)")
     ap.add_argument("--sets", type=int, default=32, help="number of motion pairs (each: a dynamic and a static set)")
     ap.add_argument("--size", type=int, default=256, help="side of the rendered sets in pixels")
@@ -215,7 +220,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.size < 176:
             raise EdgemefError(f"--size {args.size}: MS-SSIM needs at least 176 px a side")
         runs = [_parse_run(r) for r in args.run]
-        methods = {name: ModelMethod(path) for name, path in runs}
+        tonemaps = dict(_parse_run(t, "--tonemap", "NAME=TONEMAP", "sthdr=reinhard") for t in args.tonemap)
+        unknown = sorted(set(tonemaps) - {name for name, _ in runs})
+        if unknown:
+            raise EdgemefError(f"--tonemap names no --run: {', '.join(unknown)}")
+        bad = sorted(set(tonemaps.values()) - set(netio.TONEMAPS))
+        if bad:
+            raise EdgemefError(f"unknown tone map(s) {', '.join(bad)} (use {', '.join(netio.TONEMAPS)})")
+        methods = {name: ModelMethod(path, tonemaps.get(name)) for name, path in runs}
         methods.update({b: get_method(b) for b in args.baselines.split(",") if b.strip()})
         if not methods:
             raise EdgemefError("nothing to score: give --run NAME=WEIGHTS and/or --baselines")

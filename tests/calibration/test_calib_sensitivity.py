@@ -192,3 +192,25 @@ def test_fallback_hands_back_to_int8_the_blocks_of_a_kept_group_that_hold_the_ai
     # without the planted range both blocks hold a lower aim: nothing of the group stays fp32
     none = fallback(model, table, "ort-cpu", [], feeds, manifest(), 10.0, threads=1)
     assert none["groups"] == [] and none["requantized"] == []
+
+
+@pytest.mark.parametrize("tonemap", ["reference-fusion", "exposure-fusion"])
+def test_probe_display_of_hdr_output_matches_what_the_runtime_shows(tonemap):
+    """The probes compare int8 with fp32 as the user sees them: an HDR output shown from its feed
+    alone (the frames read back from the image input, the ratios from theirs) is the picture
+    finish_output gives; 'reference-fusion' needs those frames (it failed without them, stop 25)."""
+    from edgemef.calibration.sensitivity import display
+    from edgemef.io import load_brackets
+    from edgemef.netio import finish_output, prepare_input
+    from tests.conftest import mefb_pairs
+
+    _, files = mefb_pairs()[0]
+    crop = [b.image[:96, :128] for b in load_brackets(files)]
+    m = Manifest(model="sthdr", format="onnx", colour_space="rgb", output="hdr", pad_multiple=16,
+                 extra_inputs=[{"name": "exposure_ratios", "kind": "exposure_ratios", "shape": [1, 2],
+                                "reference": 1}], extra={"tonemap": tonemap})
+    x, ctx = prepare_input(crop, m)
+    y = x[:, 3:6] ** np.float32(2.2) * 3  # a 'network' output, in the input range like the network's
+    feed = {m.input_name: x, **ctx.extra}
+    shown = display(y, m, None, feed).transpose(1, 2, 0)
+    np.testing.assert_allclose(shown, finish_output(y, ctx, m), atol=1e-5)

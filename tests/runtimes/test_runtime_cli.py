@@ -80,12 +80,13 @@ def test_fuse_tonemap_option_for_an_hdr_artifact(mefb_dir, tmp_path, network_art
     _, path = network_artifacts("sthdr")
     _, (a, b) = mefb_pairs()[0]
     outs = {}
-    for tm in ("reinhard", "exposure-fusion"):
+    for tm in ("reinhard", "exposure-fusion", "reference-fusion"):
         outs[tm] = tmp_path / f"{tm}.png"
         res = run("fuse", a, b, "-o", outs[tm], "--model", path, "--threads", 1, "--no-align", "--tonemap", tm)
         assert res.exit_code == 0, res.output
     images = {k: load_image(v).image for k, v in outs.items()}
     assert images["reinhard"].shape == images["exposure-fusion"].shape
     assert np.abs(images["reinhard"] - images["exposure-fusion"]).mean() > 0.005
+    assert np.abs(images["reference-fusion"] - images["exposure-fusion"]).mean() > 1e-3
     res = run("fuse", a, b, "-o", tmp_path / "x.png", "--model", path, "--tonemap", "drago")
     assert res.exit_code == 2 and "drago" in res.output and not (tmp_path / "x.png").exists()

@@ -133,15 +133,15 @@ def test_tonemap_option_changes_how_sthdr_radiance_is_shown_and_is_refused_for_l
     from edgemef.netio import tonemap
 
     _, path = network_artifacts("sthdr")
-    assert load(path).manifest.extra["tonemap"] == "exposure-fusion"  # the export's default
+    assert load(path).manifest.extra["tonemap"] == "reference-fusion"  # the export's default
     rt = load(path, threads=1, tonemap="reinhard")
     out = rt.fuse(small_pair)
     radiance = rt.fuse(small_pair, display=False)
     np.testing.assert_allclose(out, tonemap(radiance, "reinhard"), atol=1e-5)
     default = load(path, threads=1).fuse(small_pair)
     ratios = rt.last_info["exposure_ratios"]
-    np.testing.assert_allclose(default, tonemap(radiance, "exposure-fusion", ratios=ratios, frames=small_pair),
-                               atol=1e-5)  # in the frames' own tone curves
+    np.testing.assert_allclose(default, tonemap(radiance, "reference-fusion", ratios=ratios, frames=small_pair),
+                               atol=1e-5)  # the reference as captured, the rest in the frames' own tone curves
     assert np.abs(out - default).mean() > 1e-3
     with pytest.raises(EdgemefError, match="unknown tone-mapping"):
         load(path, tonemap="drago")

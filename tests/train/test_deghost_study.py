@@ -78,3 +78,23 @@ def test_ghost_split_puts_the_extra_error_where_it_is():
     assert split["motion, reference usable"] == pytest.approx(51 ** 2 / total, rel=0.05)
     assert split["outside motion"] == 0.0 and split["clipped_motion_pixels"] == pytest.approx(16 / 64)
     assert study.ghost_split([label], static_out, sets, sets, [mask])["outside motion"] == 0.0  # no extra error
+
+
+def test_tonemap_option_shows_one_run_of_an_hdr_network_another_way(tmp_path, capsys):
+    """The same STHDR weights twice, one shown by exposure fusion instead of its own reference
+    fusion: the scores differ, and a --tonemap that names no run, or no tone map, is refused."""
+    st = "edgemef/assets/weights/sthdr.safetensors"
+    out = tmp_path / "study"
+    rc = study.main(["--run", f"own={st}", "--run", f"ef={st}", "--tonemap", "ef=exposure-fusion",
+                     "--baselines", "", "--sets", "1", "--size", "176", "--crops", "1", "--threads", "2",
+                     "--out", str(out)])
+    assert rc == 0
+    r = json.loads((out / "study.json").read_text())["results"]
+    assert r["own"]["dynamic"]["mean"]["psnr"] != r["ef"]["dynamic"]["mean"]["psnr"]
+    capsys.readouterr()
+    for bad, msg in ((["--tonemap", "x=reinhard"], "names no --run: x"),
+                     (["--tonemap", "own=drago"], "unknown tone map(s) drago"),
+                     (["--tonemap", "own"], "--tonemap 'own': expected NAME=TONEMAP")):
+        assert study.main(["--run", f"own={st}", *bad, "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("edgemef: error:") and msg in err and "\n" not in err, err
