@@ -42,6 +42,7 @@ CHROMA_MODES = ("mean", "saturation")
 OUTPUT_KINDS = ("ldr", "hdr")
 EXTRA_INPUT_KINDS = ("exposure_ratios",)
 TONEMAPS = ("reinhard", "mu-law", "exposure-fusion", "reference-fusion")
+LOCAL_TONEMAPS = ("exposure-fusion", "reference-fusion")  # re-expose and fuse by Mertens: RGB, the ratios
 DEFAULT_TONEMAP = "reference-fusion"  # how HDR networks are shown unless their manifest says otherwise
 WHITE_PERCENTILE = 99.9  # the tone curve's white point: this percentile of the radiance (at least 1)
 HDR_MU = 5000.0  # mu-law tone mapping, as in Kalantari and Ramamoorthi 2017 and its successors
@@ -248,9 +249,9 @@ def tonemap(hdr: np.ndarray, method: str = DEFAULT_TONEMAP, white: float | None 
     so the result is in the camera's look rather than a pure gamma's (without ``ratios`` the
     frames are not used). 'reference-fusion' (default) is 'exposure-fusion' with the reference
     frame (the one whose ratio is 1) fused as captured instead of re-exposed, so only the other
-    exposures come from the radiance; it needs ``frames`` and ``ratios``. The reference is the geometry the
-    network's output lives in, so it adds no ghost, and it keeps that frame's own local contrast
-    where it is well exposed (a merge smooths it).
+    exposures come from the radiance; it needs ``frames`` and ``ratios``. The reference is the
+    geometry the network's output lives in, so it adds no ghost, and it keeps that frame's own
+    local contrast where it is well exposed (a merge smooths it).
     """
     x = np.maximum(np.asarray(hdr, np.float32), 0.0)
     w = white_point(x) if white is None else max(float(white), 1e-6)
@@ -259,7 +260,7 @@ def tonemap(hdr: np.ndarray, method: str = DEFAULT_TONEMAP, white: float | None 
         return (np.clip(y, 0.0, 1.0) ** np.float32(1.0 / gamma)).astype(np.float32)
     if method == "mu-law":
         return np.clip(np.log1p(np.float32(HDR_MU / w) * x) / np.log1p(HDR_MU), 0.0, 1.0).astype(np.float32)
-    if method in ("exposure-fusion", "reference-fusion"):
+    if method in LOCAL_TONEMAPS:
         if x.ndim != 3 or x.shape[-1] != 3:
             raise EdgemefError(f"'{method}' tone-mapping needs an (H, W, 3) image, got shape {x.shape}")
         if method == "reference-fusion" and (frames is None or ratios is None):
@@ -319,7 +320,7 @@ def display_hdr(out: np.ndarray, manifest: Manifest, ratios=None, white: float |
     ``ratios`` (in the ``frames``' own tone curves when given) and needs RGB, the curves use the
     white point ``white`` (default: the image's)."""
     method = str(manifest.extra.get("tonemap", DEFAULT_TONEMAP))
-    if method not in ("exposure-fusion", "reference-fusion"):
+    if method not in LOCAL_TONEMAPS:
         return tonemap(out, method, white=white)
     if out.shape[0] != 3:
         raise EdgemefError(f"'{method}' tone-mapping needs an RGB network output")
