@@ -278,15 +278,17 @@ def tonemap(hdr: np.ndarray, method: str = DEFAULT_TONEMAP, white: float | None 
                                f"got {list(np.ravel(ratios))}")
         from edgemef.fusion import fuse_mertens  # OpenCV only; imported here to keep netio's imports light
 
-        virtual = reexpose(x, scales, gamma)
+        # 'reference-fusion' takes its reference frame as captured: only the others are re-exposed
+        ref = int(np.argmin(np.abs(np.log(scales)))) if method == "reference-fusion" else None
+        made = [i for i in range(len(scales)) if i != ref]
+        virtual = reexpose(x, [scales[i] for i in made], gamma)
         if frames is not None:
             from edgemef.tonecurve import match_frames
 
             frames = [np.asarray(f, np.float32) for f in frames]
-            virtual = match_frames(virtual, frames)
-            if method == "reference-fusion":
-                ref = int(np.argmin(np.abs(np.log(scales))))
-                virtual[ref] = frames[ref]
+            virtual = match_frames(virtual, [frames[i] for i in made])
+        if ref is not None:
+            virtual.insert(ref, frames[ref])
         return fuse_mertens(virtual)
     raise EdgemefError(f"unknown tone-mapping '{method}' (use {', '.join(TONEMAPS)})")
 
