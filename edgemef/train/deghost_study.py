@@ -72,19 +72,24 @@ def ghost_split(dyn_out, sta_out, dyn, sta, masks) -> dict[str, float]:
     (:data:`REGIONS`): inside the motion mask where the reference frame is clipped (there the
     reference shows nothing of what moved, so no method can know it), inside the motion mask
     elsewhere, and outside it. Also ``'clipped_motion_pixels'``, the share of pixels in the first
-    region. Shares are of the summed extra error; a negative share means the method did better there.
+    region, and ``'extra_mse'``: per region, the extra squared error (8-bit) summed there and divided
+    by all the test pixels, so that methods scored on the same sets compare in absolute terms (the
+    shares of two methods are shares of different totals). Shares are of the summed extra error; a
+    negative share means the method did better there.
     """
     extra = dict.fromkeys(REGIONS, 0.0)
-    pixels = []
+    pixels, count = [], 0
     for fd, fs, d, s, m in zip(dyn_out, sta_out, dyn, sta, masks):
         diff = _sq_error(fd, d.label) - _sq_error(fs, s.label)
         clip = np.asarray(d.images[-1]).max(-1) >= CLIPPED
         for name, region in zip(REGIONS, (m & clip, m & ~clip, ~m)):
             extra[name] += float(diff[region].sum())
         pixels.append(float((m & clip).mean()))
+        count += m.size
     total = sum(extra.values())
     shares = {k: (v / total if total else 0.0) for k, v in extra.items()}
-    return {**shares, "clipped_motion_pixels": float(np.mean(pixels)) if pixels else 0.0}
+    return {**shares, "clipped_motion_pixels": float(np.mean(pixels)) if pixels else 0.0,
+            "extra_mse": {k: (v / count if count else 0.0) for k, v in extra.items()}}
 
 
 def render_study_sets(n: int, seed: int = STUDY_SEED, size=(256, 256), progress: bool = True):
@@ -174,12 +179,15 @@ def markdown(results: dict, baseline: str | None) -> str:
             cells += [f"{r[k]['mean']['psnr'] - b[k]['mean']['psnr']:+.2f}" for k in ("dynamic", "static")]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "| method | ghost cost (static - dynamic PSNR, dB) | " + " | ".join(
-        f"share of the extra error: {r}" for r in REGIONS) + " |", "|" + "---|" * (2 + len(REGIONS))]
+        f"share of the extra error: {r}" for r in REGIONS) + " | " + " | ".join(
+        f"extra MSE: {r}" for r in REGIONS) + " |", "|" + "---|" * (2 + 2 * len(REGIONS))]
     for name, r in results.items():
         g = r["ghost"]
-        lines.append(f"| {name} | {g['cost_db']:.2f} | " + " | ".join(f"{g[k]:.2f}" for k in REGIONS) + " |")
+        lines.append(f"| {name} | {g['cost_db']:.2f} | " + " | ".join(f"{g[k]:.2f}" for k in REGIONS) + " | "
+                     + " | ".join(f"{g['extra_mse'][k]:.1f}" for k in REGIONS) + " |")
     clipped = next(iter(results.values()))["ghost"]["clipped_motion_pixels"] if results else 0.0
-    lines += ["", f"(the motion mask with the reference clipped is {100 * clipped:.1f} % of the pixels)"]
+    lines += ["", f"(the motion mask with the reference clipped is {100 * clipped:.1f} % of the pixels; "
+              "extra MSE: 8-bit squared error over the static twins, per region, divided by all test pixels)"]
     return "\n".join(lines) + "\n"
 
 

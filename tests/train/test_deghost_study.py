@@ -77,6 +77,11 @@ def test_ghost_split_puts_the_extra_error_where_it_is():
     assert split["motion, reference clipped"] == pytest.approx(25.5 ** 2 / total, rel=0.05)
     assert split["motion, reference usable"] == pytest.approx(51 ** 2 / total, rel=0.05)
     assert split["outside motion"] == 0.0 and split["clipped_motion_pixels"] == pytest.approx(16 / 64)
+    # absolute: each pixel's extra 8-bit squared error (0.5 -> 128, 0.6 -> 153, 0.7 -> 178), over all 64 pixels
+    assert split["extra_mse"] == {"motion, reference clipped": 25 ** 2 / 64, "motion, reference usable": 50 ** 2 / 64,
+                                  "outside motion": 0.0}
+    twice = study.ghost_split([dyn_out, label], static_out * 2, sets * 2, sets * 2, [mask, mask])
+    assert twice["extra_mse"]["motion, reference usable"] == 50 ** 2 / 128  # a clean second set halves it
     assert study.ghost_split([label], static_out, sets, sets, [mask])["outside motion"] == 0.0  # no extra error
 
 
