@@ -47,7 +47,9 @@ def test_study_runs_end_to_end(tmp_path, capsys):
         assert set(study.COLUMNS) <= set(r["a"][kind]["mean"])
     assert "| a |" in (out / "study.md").read_text() and (out / "crops.png").stat().st_size > 1000
     printed = capsys.readouterr().out
-    assert "b vs a: dynamic +0.00 dB" in printed and "not met" in printed
+    assert "b vs a: dynamic +0.00 dB" in printed and "not met" in printed and "what if b lost its ghosts" in printed
+    w = r["b"]["what_if"]  # the same weights: removing b's own ghosts can only help it over a
+    assert 0.0 <= w["usable_ghosts_gone_db"] <= w["no_ghost_cost_db"] and "what_if" not in r["a"]
     assert r["a"]["ghost"] == r["b"]["ghost"] and set(study.REGIONS) <= set(r["mertens"]["ghost"])
     assert "ghost cost" in printed
 
@@ -103,3 +105,27 @@ def test_tonemap_option_shows_one_run_of_an_hdr_network_another_way(tmp_path, ca
         assert study.main(["--run", f"own={st}", *bad, "--out", str(out)]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("edgemef: error:") and msg in err and "\n" not in err, err
+
+
+def test_ghost_free_gain_replaces_the_regions_errors_by_the_static_twins():
+    from edgemef.train.synthetic_eval import LabelledSet
+
+    label = np.full((8, 8, 3), 0.5, np.float32)
+    over = label.copy()
+    over[:, :4] = 1.0  # left half of the reference clipped
+    sets = [LabelledSet("s", [over * 0.1, over], [0.1, 1.0], label, None)]
+    mask = np.zeros((8, 8), bool)
+    mask[:4] = True
+    static_out = label.copy()
+    static_out[6, 6] = 0.6  # a static error outside the motion region: 25^2 / 64 MSE
+    dyn_out = static_out.copy()
+    dyn_out[0, 0] = 0.7  # ghost, reference clipped (50^2)
+    dyn_out[0, 6] = 0.7  # ghost, reference usable (50^2)
+    args = ([dyn_out], [dyn_out], [static_out], sets, sets, [mask])
+
+    def db(sq):
+        return 10 * np.log10(255.0 ** 2 / (sq / 64))
+
+    assert study.ghost_free_gain(*args) == pytest.approx(db(625 + 2500) - db(625 + 5000))
+    assert study.ghost_free_gain(*args, clipped_kept=0.0) == pytest.approx(db(625) - db(625 + 5000))
+    assert study.ghost_free_gain([static_out], [static_out], [static_out], sets, sets, [mask]) == 0.0
