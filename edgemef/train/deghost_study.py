@@ -66,6 +66,11 @@ def _sq_error(image: np.ndarray, label: np.ndarray) -> np.ndarray:
     return ((np.round(np.clip(image, 0, 1) * 255.0) - np.round(np.clip(label, 0, 1) * 255.0)) ** 2).mean(-1)
 
 
+def reference_clipped(labelled) -> np.ndarray:
+    """Bool (H, W): where the set's reference (its last, over-exposed frame) shows nothing (:data:`CLIPPED`)."""
+    return np.asarray(labelled.images[-1]).max(-1) >= CLIPPED
+
+
 def ghost_split(dyn_out, sta_out, dyn, sta, masks) -> dict[str, float]:
     """Where motion costs a method: the extra squared error of its dynamic-set outputs over its
     static-twin outputs (8-bit, against each set's label), as shares of the total, in three regions
@@ -81,7 +86,7 @@ def ghost_split(dyn_out, sta_out, dyn, sta, masks) -> dict[str, float]:
     pixels, count = [], 0
     for fd, fs, d, s, m in zip(dyn_out, sta_out, dyn, sta, masks):
         diff = _sq_error(fd, d.label) - _sq_error(fs, s.label)
-        clip = np.asarray(d.images[-1]).max(-1) >= CLIPPED
+        clip = reference_clipped(d)
         for name, region in zip(REGIONS, (m & clip, m & ~clip, ~m)):
             extra[name] += float(diff[region].sum())
         pixels.append(float((m & clip).mean()))
@@ -105,7 +110,7 @@ def ghost_free_gain(base_out, dyn_out, sta_out, dyn, sta, masks, clipped_kept: f
 
     ours, base = [], []
     for fb, fd, fs, d, s, m in zip(base_out, dyn_out, sta_out, dyn, sta, masks):
-        clip = np.asarray(d.images[-1]).max(-1) >= CLIPPED
+        clip = reference_clipped(d)
         ed, es = _sq_error(fd, d.label), _sq_error(fs, s.label)
         err = np.where(m & ~clip, es, ed)
         err = np.where(m & clip, es + clipped_kept * (ed - es), err)
