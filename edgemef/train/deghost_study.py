@@ -53,12 +53,16 @@ def motion_mask(alpha: dict[str, np.ndarray], dilate: int = DILATE) -> np.ndarra
     return cv2.dilate(m, k) > 0
 
 
+def _db(mse: float) -> float:
+    """PSNR (dB, 8-bit peak) of a mean squared error on the 0-255 scale."""
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
+
+
 def masked_psnr(image: np.ndarray, label: np.ndarray, mask: np.ndarray) -> float:
     """PSNR (dB, 8-bit peak) of the RGB pixels inside ``mask``, both images rounded to 8 bits."""
     a = np.round(np.clip(image, 0, 1) * 255.0)[mask]
     b = np.round(np.clip(label, 0, 1) * 255.0)[mask]
-    mse = float(np.mean((a - b) ** 2)) if a.size else 0.0
-    return float("inf") if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
+    return _db(float(np.mean((a - b) ** 2)) if a.size else 0.0)
 
 
 def _sq_error(image: np.ndarray, label: np.ndarray) -> np.ndarray:
@@ -104,18 +108,14 @@ def ghost_free_gain(base_out, dyn_out, sta_out, dyn, sta, masks, clipped_kept: f
     dynamic-set errors with those regions' errors replaced by its static twins', minus the
     baseline's mean dynamic-set PSNR. A what-if on the method's own outputs, not a bound.
     """
-    def psnr(err):
-        mse = float(err.mean())
-        return float("inf") if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
-
     ours, base = [], []
     for fb, fd, fs, d, s, m in zip(base_out, dyn_out, sta_out, dyn, sta, masks):
         clip = reference_clipped(d)
         ed, es = _sq_error(fd, d.label), _sq_error(fs, s.label)
         err = np.where(m & ~clip, es, ed)
         err = np.where(m & clip, es + clipped_kept * (ed - es), err)
-        ours.append(psnr(err))
-        base.append(psnr(_sq_error(fb, d.label)))
+        ours.append(_db(float(err.mean())))
+        base.append(_db(float(_sq_error(fb, d.label).mean())))
     return float(np.mean(ours) - np.mean(base))
 
 
